@@ -1,0 +1,19 @@
+// Each subcommand registers itself on the top-level CLI11 app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace whale::cli {
+
+void register_inspect(CLI::App& app);
+void register_logits(CLI::App& app);
+void register_generate(CLI::App& app);
+void register_make_model(CLI::App& app);
+
+// "0,5,7" -> {0, 5, 7}; throws whale::Error naming `option` on malformed input.
+std::vector<std::int32_t> parse_id_list(const std::string& text, const std::string& option);
+
+}  // namespace whale::cli

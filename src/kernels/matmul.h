@@ -1,0 +1,42 @@
+// y = x · Wᵀ for a weight W kept in its stored format ([rows, cols], PyTorch nn.Linear
+// layout) and float32 activations x ([n_tokens, cols]) -> y ([n_tokens, rows]).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "formats/dtype.h"
+
+namespace whale {
+
+class ThreadPool;
+
+struct WeightMatrix {
+  std::string name;  // the checkpoint tensor it views, for messages
+  DType dtype = DType::kF32;
+  std::int64_t rows = 0;
+  std::int64_t cols = 0;
+  const std::uint8_t* data = nullptr;  // rows * cols elements of dtype, row-major
+  // F8_E4M3 only: float32 multipliers, [ceil(rows/block_rows), ceil(cols/block_cols)].
+  const float* block_scales = nullptr;
+  std::int64_t block_rows = 128;
+  std::int64_t block_cols = 128;
+
+  std::int64_t bytes() const;  // weight bytes read by one full product (data + scales)
+};
+
+// out[(r - row_begin) * cols + c] = W[r, c] as float32, for r in [row_begin, row_end).
+void dequantize_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t row_end,
+                     float* out);
+
+// y[t, r] = Σ_c x[t, c] · W[r, c]. Rows are split across the pool's threads; every output is
+// computed by the same code whatever the thread count, so results are bit-identical.
+void matmul(const WeightMatrix& w, const float* x, std::int64_t n_tokens, float* y,
+            ThreadPool& pool);
+
+// The same product for a subset of rows [row_begin, row_end) on the calling thread only,
+// writing y[t * y_stride + (r - row_begin)].
+void matmul_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t row_end,
+                 const float* x, std::int64_t n_tokens, float* y, std::int64_t y_stride);
+
+}  // namespace whale

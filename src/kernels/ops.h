@@ -1,0 +1,17 @@
+// Elementwise and row operations of the transformer in float32.
+#pragma once
+
+#include <cstdint>
+
+namespace whale {
+
+// out = weight ⊙ x / sqrt(mean(x²) + eps), all in float32 (docs section 7). out may alias x.
+void rms_norm(const float* x, const float* weight, std::int64_t n, double eps, float* out);
+
+// gate[i] = silu(gate[i]) * up[i], silu(z) = z / (1 + e^-z).
+void silu_mul(float* gate, const float* up, std::int64_t n);
+
+// In-place numerically stable softmax.
+void softmax(float* x, std::int64_t n);
+
+}  // namespace whale

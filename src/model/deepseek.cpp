@@ -1,0 +1,548 @@
+#include "model/deepseek.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <set>
+
+#include "kernels/dot.h"
+#include "kernels/ops.h"
+#include "util/error.h"
+#include "util/thread_pool.h"
+
+namespace whale {
+namespace {
+
+// Pulls tensors out of a checkpoint by name, checks shape and dtype, and remembers which it
+// handed out so that leftovers can be reported.
+class TensorBinder {
+ public:
+  TensorBinder(const Checkpoint& checkpoint, const DeepSeekConfig& config)
+      : checkpoint_(checkpoint), config_(config) {}
+
+  const TensorInfo& get(const std::string& name, const std::vector<std::int64_t>& shape) {
+    const TensorInfo* t = checkpoint_.find(name);
+    if (t == nullptr)
+      fail("{}: tensor '{}' is missing (expected shape {})", checkpoint_.folder(), name,
+           shape_string(shape));
+    if (t->shape != shape)
+      fail("{}: tensor '{}' has shape {}, expected {} from config.json", t->file, name,
+           t->shape_string(), shape_string(shape));
+    used_.insert(name);
+    return *t;
+  }
+
+  WeightMatrix matrix(const std::string& name, std::int64_t rows, std::int64_t cols) {
+    const TensorInfo& t = get(name, {rows, cols});
+    WeightMatrix w;
+    w.name = name;
+    w.dtype = t.dtype;
+    w.rows = rows;
+    w.cols = cols;
+    w.data = t.data.data();
+    const std::string scale_name = name + "_scale_inv";
+    const TensorInfo* scale = checkpoint_.find(scale_name);
+    switch (t.dtype) {
+      case DType::kF32:
+      case DType::kBF16:
+      case DType::kF16:
+        if (scale != nullptr)
+          fail("{}: tensor '{}' has a block scale '{}' but is stored as {}, not F8_E4M3", t.file,
+               name, scale_name, dtype_name(t.dtype));
+        break;
+      case DType::kF8E4M3: {
+        if (scale == nullptr)
+          fail("{}: FP8 tensor '{}' has no companion '{}' (its 128x128 block scales)", t.file, name,
+               scale_name);
+        w.block_rows = config_.quantization ? config_.quantization->block_rows : 128;
+        w.block_cols = config_.quantization ? config_.quantization->block_cols : 128;
+        const std::vector<std::int64_t> scale_shape = {(rows + w.block_rows - 1) / w.block_rows,
+                                                       (cols + w.block_cols - 1) / w.block_cols};
+        if (scale->dtype != DType::kF32)
+          fail("{}: tensor '{}' is {}, expected F32 block scales", scale->file, scale_name,
+               dtype_name(scale->dtype));
+        if (scale->shape != scale_shape)
+          fail("{}: tensor '{}' has shape {}, expected {} (ceil of {} / [{}, {}] blocks)",
+               scale->file, scale_name, scale->shape_string(), shape_string(scale_shape),
+               shape_string({rows, cols}), w.block_rows, w.block_cols);
+        w.block_scales = reinterpret_cast<const float*>(scale->data.data());
+        used_.insert(scale_name);
+        break;
+      }
+      default:
+        fail("{}: tensor '{}' is stored as {}, expected F32, BF16, F16 or F8_E4M3", t.file, name,
+             dtype_name(t.dtype));
+    }
+    return w;
+  }
+
+  std::vector<float> vector(const std::string& name, std::int64_t n) {
+    const TensorInfo& t = get(name, {n});
+    WeightMatrix w;
+    w.name = name;
+    w.dtype = t.dtype;
+    w.rows = 1;
+    w.cols = n;
+    w.data = t.data.data();
+    if (t.dtype != DType::kF32 && t.dtype != DType::kBF16 && t.dtype != DType::kF16)
+      fail("{}: tensor '{}' is stored as {}, expected F32, BF16 or F16", t.file, name,
+           dtype_name(t.dtype));
+    std::vector<float> out(static_cast<std::size_t>(n));
+    dequantize_rows(w, 0, 1, out.data());
+    return out;
+  }
+
+  bool has(const std::string& name) const { return checkpoint_.find(name) != nullptr; }
+  bool used(const std::string& name) const { return used_.count(name) != 0; }
+  void mark_used(const std::string& name) { used_.insert(name); }
+
+  static std::string shape_string(const std::vector<std::int64_t>& shape) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+  }
+
+ private:
+  const Checkpoint& checkpoint_;
+  const DeepSeekConfig& config_;
+  std::set<std::string> used_;
+};
+
+MlpWeights bind_mlp(TensorBinder& b, const std::string& prefix, std::int64_t hidden,
+                    std::int64_t width) {
+  return {b.matrix(prefix + "gate_proj.weight", width, hidden),
+          b.matrix(prefix + "up_proj.weight", width, hidden),
+          b.matrix(prefix + "down_proj.weight", hidden, width)};
+}
+
+// "model.layers.12.mlp.experts.3.up_proj.weight" -> 12; -1 if not a layer tensor.
+std::int64_t layer_index(const std::string& name) {
+  static const std::string prefix = "model.layers.";
+  if (name.rfind(prefix, 0) != 0) return -1;
+  std::int64_t v = 0;
+  std::size_t i = prefix.size();
+  if (i >= name.size() || !std::isdigit(static_cast<unsigned char>(name[i]))) return -1;
+  for (; i < name.size() && std::isdigit(static_cast<unsigned char>(name[i])); ++i) {
+    v = v * 10 + (name[i] - '0');
+    if (v > (1 << 20)) return -1;
+  }
+  return v;
+}
+
+}  // namespace
+
+DeepSeekModel::DeepSeekModel(const std::string& folder)
+    : checkpoint_(std::make_unique<Checkpoint>(folder)),
+      config_(load_deepseek_config(checkpoint_->config_path())),
+      rope_(config_.qk_rope_head_dim, config_.rope_theta, config_.rope_scaling,
+            config_.rope_magnitude()),
+      router_(RouterSpec::from_config(config_)) {
+  const DeepSeekConfig& c = config_;
+  const std::int64_t H = c.hidden_size, nh = c.num_attention_heads, dq = c.qk_head_dim();
+  const std::int64_t rkv = c.kv_lora_rank, dr = c.qk_rope_head_dim, dn = c.qk_nope_head_dim,
+                     dv = c.v_head_dim, V = c.vocab_size;
+  TensorBinder b(*checkpoint_, c);
+
+  weights_.embed = b.matrix("model.embed_tokens.weight", V, H);
+  weights_.final_norm = b.vector("model.norm.weight", H);
+  if (c.tie_word_embeddings && !b.has("lm_head.weight")) {
+    weights_.lm_head = weights_.embed;
+  } else {
+    weights_.lm_head = b.matrix("lm_head.weight", V, H);
+  }
+
+  for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    LayerWeights L;
+    L.attn_norm = b.vector(p + "input_layernorm.weight", H);
+    L.ffn_norm = b.vector(p + "post_attention_layernorm.weight", H);
+    const std::string a = p + "self_attn.";
+    if (c.q_lora_rank) {
+      if (b.has(a + "q_proj.weight"))
+        fail("{}: tensor '{}q_proj.weight' is present but config.json sets q_lora_rank {} "
+             "(expected q_a_proj / q_b_proj)",
+             checkpoint_->folder(), a, *c.q_lora_rank);
+      L.attn.q_a_proj = b.matrix(a + "q_a_proj.weight", *c.q_lora_rank, H);
+      L.attn.q_a_norm = b.vector(a + "q_a_layernorm.weight", *c.q_lora_rank);
+      L.attn.q_b_proj = b.matrix(a + "q_b_proj.weight", nh * dq, *c.q_lora_rank);
+    } else {
+      if (b.has(a + "q_a_proj.weight"))
+        fail("{}: tensor '{}q_a_proj.weight' is present but config.json sets q_lora_rank null "
+             "(expected q_proj)",
+             checkpoint_->folder(), a);
+      L.attn.q_proj = b.matrix(a + "q_proj.weight", nh * dq, H);
+    }
+    L.attn.kv_a_proj = b.matrix(a + "kv_a_proj_with_mqa.weight", rkv + dr, H);
+    L.attn.kv_a_norm = b.vector(a + "kv_a_layernorm.weight", rkv);
+    L.attn.kv_b_proj = b.matrix(a + "kv_b_proj.weight", nh * (dn + dv), rkv);
+    L.attn.o_proj = b.matrix(a + "o_proj.weight", H, nh * dv);
+
+    const std::string m = p + "mlp.";
+    if (c.is_moe_layer(i)) {
+      MoeWeights moe;
+      const std::int64_t E = *c.n_routed_experts, Fm = c.moe_intermediate_size;
+      moe.router = b.matrix(m + "gate.weight", E, H);
+      if (moe.router.dtype == DType::kF8E4M3)
+        fail("{}: router '{}' is FP8; DeepSeek keeps routers in BF16/F32", checkpoint_->folder(),
+             moe.router.name);
+      if (c.topk_method == TopkMethod::kNoauxTc)
+        moe.correction_bias = b.vector(m + "gate.e_score_correction_bias", E);
+      moe.experts.reserve(static_cast<std::size_t>(E));
+      for (std::int64_t e = 0; e < E; ++e)
+        moe.experts.push_back(bind_mlp(b, m + "experts." + std::to_string(e) + ".", H, Fm));
+      if (c.n_shared_experts > 0)
+        moe.shared = bind_mlp(b, m + "shared_experts.", H, c.n_shared_experts * Fm);
+      L.moe = std::move(moe);
+    } else {
+      L.dense = bind_mlp(b, m, H, c.intermediate_size);
+    }
+    weights_.layers.push_back(std::move(L));
+  }
+
+  // Everything left must be an MTP module or a buffer whale recomputes.
+  weights_.mtp_layers.resize(static_cast<std::size_t>(c.num_nextn_predict_layers));
+  for (const auto& [name, info] : checkpoint_->tensors()) {
+    if (b.used(name)) continue;
+    if (name.ends_with("rotary_emb.inv_freq")) continue;
+    const std::int64_t li = layer_index(name);
+    if (li >= c.num_hidden_layers && li < c.num_hidden_layers + c.num_nextn_predict_layers) {
+      weights_.mtp_layers[static_cast<std::size_t>(li - c.num_hidden_layers)][name] = info;
+      continue;
+    }
+    fail("{}: unexpected tensor '{}' {} {} (not part of a {} model with {} layers{})", info->file,
+         name, dtype_name(info->dtype), info->shape_string(), c.model_type, c.num_hidden_layers,
+         c.num_nextn_predict_layers ? fmt::format(" + {} MTP", c.num_nextn_predict_layers) : "");
+  }
+  for (std::size_t j = 0; j < weights_.mtp_layers.size(); ++j) {
+    auto& mtp = weights_.mtp_layers[j];
+    if (mtp.empty()) continue;  // many conversions drop the MTP module; the main model is whole
+    const std::string p = "model.layers." + std::to_string(c.num_hidden_layers + j) + ".";
+    const auto check = [&](const std::string& suffix, std::vector<std::int64_t> shape) {
+      const auto it = mtp.find(p + suffix);
+      if (it == mtp.end())
+        fail("{}: MTP module {} is incomplete: tensor '{}' is missing", checkpoint_->folder(), j,
+             p + suffix);
+      if (it->second->shape != shape)
+        fail("{}: tensor '{}' has shape {}, expected {}", it->second->file, p + suffix,
+             it->second->shape_string(), TensorBinder::shape_string(shape));
+    };
+    check("enorm.weight", {H});
+    check("hnorm.weight", {H});
+    check("eh_proj.weight", {H, 2 * H});
+    check("shared_head.norm.weight", {H});
+  }
+
+  // Sizes for inspect and bench.
+  summary_.architecture = c.model_type;
+  summary_.description = c.describe_family();
+  summary_.vocab_size = V;
+  summary_.context_length = c.max_position_embeddings;
+  summary_.kv_values_per_token = c.latent_width() * c.num_hidden_layers;
+  summary_.experts_per_token = c.n_routed_experts ? c.num_experts_per_tok : 0;
+  const auto params = [](const WeightMatrix& w) { return w.rows * w.cols; };
+  std::int64_t total = params(weights_.embed) + H;
+  std::int64_t active = H /* one embedding row */ + H;
+  std::int64_t bytes = weights_.embed.bytes() / V + static_cast<std::int64_t>(H) * 4;
+  if (weights_.lm_head.data != weights_.embed.data) total += params(weights_.lm_head);
+  active += params(weights_.lm_head);
+  bytes += weights_.lm_head.bytes();
+  const auto add_matrix = [&](const WeightMatrix& w, bool is_active) {
+    total += params(w);
+    if (is_active) {
+      active += params(w);
+      bytes += w.bytes();
+    }
+  };
+  const auto add_mlp = [&](const MlpWeights& w, bool is_active) {
+    add_matrix(w.gate, is_active);
+    add_matrix(w.up, is_active);
+    add_matrix(w.down, is_active);
+  };
+  for (const LayerWeights& L : weights_.layers) {
+    const std::int64_t norms = 2 * H + rkv + static_cast<std::int64_t>(L.attn.q_a_norm.size());
+    total += norms;
+    active += norms;
+    for (const auto* w : {&L.attn.q_proj, &L.attn.q_a_proj, &L.attn.q_b_proj})
+      if (*w) add_matrix(**w, true);
+    add_matrix(L.attn.kv_a_proj, true);
+    add_matrix(L.attn.kv_b_proj, true);
+    add_matrix(L.attn.o_proj, true);
+    if (L.dense) add_mlp(*L.dense, true);
+    if (L.moe) {
+      add_matrix(L.moe->router, true);
+      total += static_cast<std::int64_t>(L.moe->correction_bias.size());
+      if (L.moe->shared) add_mlp(*L.moe->shared, true);
+      for (std::size_t e = 0; e < L.moe->experts.size(); ++e) add_mlp(L.moe->experts[e], false);
+      const MlpWeights& e0 = L.moe->experts.front();
+      const std::int64_t k = c.num_experts_per_tok;
+      active += k * (params(e0.gate) + params(e0.up) + params(e0.down));
+      bytes += k * (e0.gate.bytes() + e0.up.bytes() + e0.down.bytes());
+    }
+  }
+  for (const auto& mtp : weights_.mtp_layers)
+    for (const auto& [name, info] : mtp) summary_.mtp_parameters += info->numel();
+  summary_.total_parameters = total;
+  summary_.active_parameters = active;
+  summary_.weight_bytes_per_token = bytes;
+}
+
+std::unique_ptr<KvCache> DeepSeekModel::create_cache(std::int32_t max_sequences,
+                                                     std::int64_t capacity,
+                                                     CacheDType dtype) const {
+  return std::make_unique<LatentKvCache>(config_.num_hidden_layers, config_.latent_width(),
+                                         max_sequences, capacity, dtype);
+}
+
+namespace {
+
+template <typename T>
+T* grow(std::vector<T>& v, std::int64_t n) {
+  if (static_cast<std::int64_t>(v.size()) < n) v.resize(static_cast<std::size_t>(n));
+  return v.data();
+}
+
+// Per-thread scratch for attention, grown as contexts lengthen.
+struct AttentionScratch {
+  std::vector<float> w_uk, w_uv, q_lat, o_lat, scores, row;
+};
+thread_local AttentionScratch attention_scratch;
+
+}  // namespace
+
+void DeepSeekModel::forward(std::span<const BatchToken> batch, KvCache& cache_base,
+                            ThreadPool& pool, const ForwardOptions& options,
+                            ForwardResult& result) {
+  auto* cache = dynamic_cast<LatentKvCache*>(&cache_base);
+  if (cache == nullptr || cache->width() != config_.latent_width())
+    fail("forward: the cache was not made by this model's create_cache");
+  const DeepSeekConfig& c = config_;
+  const std::int64_t T = static_cast<std::int64_t>(batch.size());
+  const std::int64_t H = c.hidden_size, V = c.vocab_size;
+
+  // Validate the batch before touching any state.
+  {
+    std::vector<std::int64_t> next(static_cast<std::size_t>(cache->max_sequences()), -1);
+    for (std::int64_t i = 0; i < T; ++i) {
+      const BatchToken& t = batch[i];
+      if (t.id < 0 || t.id >= V)
+        fail("token id {} (batch index {}) is outside the vocabulary [0, {})", t.id, i, V);
+      if (t.seq < 0 || t.seq >= cache->max_sequences())
+        fail("sequence {} (batch index {}) is outside the cache's {} sequences", t.seq, i,
+             cache->max_sequences());
+      if (t.pos >= cache->capacity())
+        fail("position {} (batch index {}) is beyond the context of {} tokens", t.pos, i,
+             cache->capacity());
+      std::int64_t& expect = next[t.seq];
+      if (expect < 0) {
+        if (t.pos < 0 || t.pos > cache->length(t.seq))
+          fail("sequence {} starts at position {}, but its cache holds {} tokens", t.seq, t.pos,
+               cache->length(t.seq));
+      } else if (t.pos != expect) {
+        fail("sequence {}: position {} follows position {} (batch index {}); positions must be "
+             "consecutive",
+             t.seq, t.pos, expect - 1, i);
+      }
+      expect = t.pos + 1;
+    }
+    for (std::int32_t s = 0; s < cache->max_sequences(); ++s)
+      if (next[s] >= 0) cache->set_length(s, next[s]);
+  }
+
+  float* hidden = grow(buf_.hidden, T * H);
+  for (std::int64_t i = 0; i < T; ++i)
+    dequantize_rows(weights_.embed, batch[i].id, batch[i].id + 1, hidden + i * H);
+
+  result.vocab_size = V;
+  result.moe_layers.clear();
+  result.routes.clear();
+  for (std::int64_t layer = 0; layer < c.num_hidden_layers; ++layer) {
+    attention(layer, batch, *cache, pool);
+    std::vector<std::int32_t>* routes = nullptr;
+    if (options.record_routes && weights_.layers[layer].moe) {
+      result.moe_layers.push_back(layer);
+      routes = &result.routes.emplace_back();
+    }
+    if (weights_.layers[layer].moe) {
+      moe(layer, batch, pool, routes);
+    } else {
+      const LayerWeights& L = weights_.layers[layer];
+      float* normed = grow(buf_.normed, T * H);
+      for (std::int64_t i = 0; i < T; ++i)
+        rms_norm(hidden + i * H, L.ffn_norm.data(), H, c.rms_norm_eps, normed + i * H);
+      float* out = grow(buf_.proj, T * H);
+      mlp(*L.dense, normed, T, out, pool);
+      for (std::int64_t i = 0; i < T * H; ++i) hidden[i] += out[i];
+    }
+  }
+
+  // Final norm and head, only for the tokens that asked for logits.
+  std::int64_t n_out = 0;
+  float* normed = grow(buf_.normed, T * H);
+  for (std::int64_t i = 0; i < T; ++i)
+    if (batch[i].want_logits)
+      rms_norm(hidden + i * H, weights_.final_norm.data(), H, c.rms_norm_eps, normed + (n_out++) * H);
+  result.logits.resize(static_cast<std::size_t>(n_out * V));
+  if (n_out > 0) matmul(weights_.lm_head, normed, n_out, result.logits.data(), pool);
+}
+
+void DeepSeekModel::attention(std::int64_t layer, std::span<const BatchToken> batch,
+                              LatentKvCache& cache, ThreadPool& pool) {
+  const DeepSeekConfig& c = config_;
+  const LayerWeights& L = weights_.layers[layer];
+  const std::int64_t T = static_cast<std::int64_t>(batch.size());
+  const std::int64_t H = c.hidden_size, nh = c.num_attention_heads, dn = c.qk_nope_head_dim,
+                     dr = c.qk_rope_head_dim, dq = dn + dr, dv = c.v_head_dim,
+                     rkv = c.kv_lora_rank, width = rkv + dr;
+  float* hidden = buf_.hidden.data();
+  float* normed = grow(buf_.normed, T * H);
+  for (std::int64_t i = 0; i < T; ++i)
+    rms_norm(hidden + i * H, L.attn_norm.data(), H, c.rms_norm_eps, normed + i * H);
+
+  // Queries: q = q_b(rmsnorm(q_a(x))) or q_proj(x); [T, nh, dn | dr].
+  float* q = grow(buf_.q, T * nh * dq);
+  if (L.attn.q_proj) {
+    matmul(*L.attn.q_proj, normed, T, q, pool);
+  } else {
+    const std::int64_t rq = *c.q_lora_rank;
+    float* q_low = grow(buf_.q_low, T * rq);
+    matmul(*L.attn.q_a_proj, normed, T, q_low, pool);
+    for (std::int64_t i = 0; i < T; ++i)
+      rms_norm(q_low + i * rq, L.attn.q_a_norm.data(), rq, c.rms_norm_eps, q_low + i * rq);
+    matmul(*L.attn.q_b_proj, q_low, T, q, pool);
+  }
+  for (std::int64_t i = 0; i < T; ++i) rope_.apply_strided(q + i * nh * dq + dn, nh, dq, batch[i].pos);
+
+  // Latent and shared rope key: the only things cached.
+  float* kv = grow(buf_.kv, T * width);
+  matmul(L.attn.kv_a_proj, normed, T, kv, pool);
+  for (std::int64_t i = 0; i < T; ++i) {
+    float* row = kv + i * width;
+    rms_norm(row, L.attn.kv_a_norm.data(), rkv, c.rms_norm_eps, row);
+    rope_.apply(row + rkv, batch[i].pos);
+    cache.write(layer, batch[i].seq, batch[i].pos, row);
+  }
+
+  // Absorbed attention per head (docs section 4.3): q_lat = W_UKᵀ q_nope, scores against the
+  // latent rows, o_lat = Σ p c_t, o = W_UV o_lat. Heads are independent tasks.
+  float* attn_out = grow(buf_.attn_out, T * nh * dv);
+  const float scale = static_cast<float>(c.softmax_scale());
+  const WeightMatrix& kv_b = L.attn.kv_b_proj;
+  pool.parallel_for(nh, 1, [&](std::int64_t h_begin, std::int64_t h_end, int) {
+    AttentionScratch& s = attention_scratch;
+    float* w_uk = grow(s.w_uk, dn * rkv);
+    float* w_uv = grow(s.w_uv, dv * rkv);
+    float* q_lat = grow(s.q_lat, rkv);
+    float* o_lat = grow(s.o_lat, rkv);
+    float* row = grow(s.row, width);
+    for (std::int64_t h = h_begin; h < h_end; ++h) {
+      dequantize_rows(kv_b, h * (dn + dv), h * (dn + dv) + dn, w_uk);
+      dequantize_rows(kv_b, h * (dn + dv) + dn, (h + 1) * (dn + dv), w_uv);
+      for (std::int64_t i = 0; i < T; ++i) {
+        const BatchToken& tok = batch[i];
+        const float* q_nope = q + (i * nh + h) * dq;
+        const float* q_pe = q_nope + dn;
+        std::fill(q_lat, q_lat + rkv, 0.0f);
+        for (std::int64_t d = 0; d < dn; ++d) axpy_f32(q_nope[d], w_uk + d * rkv, q_lat, rkv);
+        const std::int64_t n_ctx = tok.pos + 1;
+        float* scores = grow(s.scores, n_ctx);
+        for (std::int64_t t = 0; t < n_ctx; ++t) {
+          const float* r = cache.row_f32(layer, tok.seq, t);
+          if (r == nullptr) {
+            cache.read(layer, tok.seq, t, row);
+            r = row;
+          }
+          scores[t] = scale * (dot_f32(q_lat, r, rkv) + dot_f32(q_pe, r + rkv, dr));
+        }
+        softmax(scores, n_ctx);
+        std::fill(o_lat, o_lat + rkv, 0.0f);
+        for (std::int64_t t = 0; t < n_ctx; ++t) {
+          const float* r = cache.row_f32(layer, tok.seq, t);
+          if (r == nullptr) {
+            cache.read(layer, tok.seq, t, row);
+            r = row;
+          }
+          axpy_f32(scores[t], r, o_lat, rkv);
+        }
+        float* o = attn_out + (i * nh + h) * dv;
+        for (std::int64_t d = 0; d < dv; ++d) o[d] = dot_f32(w_uv + d * rkv, o_lat, rkv);
+      }
+    }
+  });
+
+  float* out = grow(buf_.proj, T * H);
+  matmul(L.attn.o_proj, attn_out, T, out, pool);
+  for (std::int64_t i = 0; i < T * H; ++i) hidden[i] += out[i];
+}
+
+void DeepSeekModel::mlp(const MlpWeights& w, const float* x, std::int64_t n, float* out,
+                        ThreadPool& pool) {
+  const std::int64_t F = w.gate.rows;
+  float* a = grow(buf_.ffn_a, n * F);
+  float* b = grow(buf_.ffn_b, n * F);
+  matmul(w.gate, x, n, a, pool);
+  matmul(w.up, x, n, b, pool);
+  silu_mul(a, b, n * F);
+  matmul(w.down, a, n, out, pool);
+}
+
+void DeepSeekModel::moe(std::int64_t layer, std::span<const BatchToken> batch, ThreadPool& pool,
+                        std::vector<std::int32_t>* routes) {
+  const DeepSeekConfig& c = config_;
+  const MoeWeights& M = *weights_.layers[layer].moe;
+  const std::int64_t T = static_cast<std::int64_t>(batch.size());
+  const std::int64_t H = c.hidden_size, E = router_.n_experts, k = router_.top_k;
+  float* hidden = buf_.hidden.data();
+  float* normed = grow(buf_.normed, T * H);
+  for (std::int64_t i = 0; i < T; ++i)
+    rms_norm(hidden + i * H, weights_.layers[layer].ffn_norm.data(), H, c.rms_norm_eps,
+             normed + i * H);
+
+  // Router in float32 (docs section 6.2).
+  float* logits = grow(buf_.router, T * E);
+  matmul(M.router, normed, T, logits, pool);
+  std::int32_t* chosen = grow(buf_.chosen, T * k);
+  float* chosen_w = grow(buf_.chosen_w, T * k);
+  std::vector<float> scratch(static_cast<std::size_t>(4 * E));
+  for (std::int64_t i = 0; i < T; ++i)
+    route_token(router_, std::span<float>(logits + i * E, E), M.correction_bias, scratch,
+                std::span<std::int32_t>(chosen + i * k, k), std::span<float>(chosen_w + i * k, k));
+  if (routes != nullptr) routes->assign(chosen, chosen + T * k);
+
+  // Group the batch's tokens per expert; each expert then runs once over its tokens.
+  std::int64_t* offsets = grow(buf_.expert_offsets, E + 1);
+  std::fill(offsets, offsets + E + 1, 0);
+  for (std::int64_t j = 0; j < T * k; ++j) ++offsets[chosen[j] + 1];
+  for (std::int64_t e = 0; e < E; ++e) offsets[e + 1] += offsets[e];
+  std::int32_t* tokens = grow(buf_.expert_tokens, T * k);
+  float* token_w = grow(buf_.expert_weights, T * k);
+  {
+    std::vector<std::int64_t> fill(offsets, offsets + E);
+    for (std::int64_t i = 0; i < T; ++i)  // ascending token order within each expert
+      for (std::int64_t j = 0; j < k; ++j) {
+        const std::int64_t slot = fill[chosen[i * k + j]]++;
+        tokens[slot] = static_cast<std::int32_t>(i);
+        token_w[slot] = chosen_w[i * k + j];
+      }
+  }
+
+  float* routed = grow(buf_.proj, T * H);
+  std::fill(routed, routed + T * H, 0.0f);
+  float* gathered = grow(buf_.gathered, T * H);
+  float* expert_out = grow(buf_.expert_out, T * H);
+  for (std::int64_t e = 0; e < E; ++e) {
+    const std::int64_t n = offsets[e + 1] - offsets[e];
+    if (n == 0) continue;  // experts no token chose are never read
+    for (std::int64_t j = 0; j < n; ++j)
+      std::copy_n(normed + tokens[offsets[e] + j] * H, H, gathered + j * H);
+    mlp(M.experts[e], gathered, n, expert_out, pool);
+    for (std::int64_t j = 0; j < n; ++j)
+      axpy_f32(token_w[offsets[e] + j], expert_out + j * H, routed + tokens[offsets[e] + j] * H, H);
+  }
+  if (M.shared) {
+    mlp(*M.shared, normed, T, expert_out, pool);
+    for (std::int64_t i = 0; i < T * H; ++i) routed[i] += expert_out[i];
+  }
+  for (std::int64_t i = 0; i < T * H; ++i) hidden[i] += routed[i];
+}
+
+}  // namespace whale

@@ -1,0 +1,115 @@
+// DeepSeek-V2 / V2-Lite / V3 / R1 / V3.1: MLA attention over a latent cache, DeepSeekMoE with
+// shared experts, YaRN RoPE. Weights are views into the memory-mapped checkpoint, used in
+// their stored format (F32, BF16, F16, or F8_E4M3 with block scales).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "io/checkpoint.h"
+#include "io/deepseek_config.h"
+#include "kernels/matmul.h"
+#include "model/model.h"
+#include "model/rope.h"
+#include "model/router.h"
+
+namespace whale {
+
+struct MlaWeights {
+  std::optional<WeightMatrix> q_proj;    // [nh*dq, H]      without q-LoRA (V2-Lite)
+  std::optional<WeightMatrix> q_a_proj;  // [rq, H]         with q-LoRA
+  std::vector<float> q_a_norm;           // [rq]
+  std::optional<WeightMatrix> q_b_proj;  // [nh*dq, rq]
+  WeightMatrix kv_a_proj;                // [rkv + dr, H]   latent, then the shared rope key
+  std::vector<float> kv_a_norm;          // [rkv]
+  WeightMatrix kv_b_proj;                // [nh*(dn + dv), rkv]  per head: dn k rows, dv v rows
+  WeightMatrix o_proj;                   // [H, nh*dv]
+};
+
+struct MlpWeights {
+  WeightMatrix gate;  // [F, H]
+  WeightMatrix up;    // [F, H]
+  WeightMatrix down;  // [H, F]
+};
+
+struct MoeWeights {
+  WeightMatrix router;                  // [E, H]
+  std::vector<float> correction_bias;   // [E], noaux_tc only
+  std::vector<MlpWeights> experts;      // E experts of width Fm
+  std::optional<MlpWeights> shared;     // one MLP of width n_shared * Fm
+};
+
+struct LayerWeights {
+  std::vector<float> attn_norm;  // [H] input_layernorm
+  std::vector<float> ffn_norm;   // [H] post_attention_layernorm
+  MlaWeights attn;
+  std::optional<MlpWeights> dense;
+  std::optional<MoeWeights> moe;
+};
+
+struct DeepSeekWeights {
+  WeightMatrix embed;             // [V, H]
+  std::vector<float> final_norm;  // [H]
+  WeightMatrix lm_head;           // [V, H]
+  std::vector<LayerWeights> layers;
+  // Multi-token-prediction modules (model.layers.{L + j}.*), recognised and kept for
+  // speculative decoding later; the main model never reads them.
+  std::vector<std::map<std::string, const TensorInfo*>> mtp_layers;
+};
+
+class DeepSeekModel final : public Model {
+ public:
+  // Opens the folder, validates every tensor against the config. Throws whale::Error naming
+  // the file and tensor at fault.
+  explicit DeepSeekModel(const std::string& folder);
+
+  const ModelSummary& summary() const override { return summary_; }
+  std::unique_ptr<KvCache> create_cache(std::int32_t max_sequences, std::int64_t capacity,
+                                        CacheDType dtype) const override;
+  void forward(std::span<const BatchToken> batch, KvCache& cache, ThreadPool& pool,
+               const ForwardOptions& options, ForwardResult& result) override;
+
+  const DeepSeekConfig& config() const { return config_; }
+  const DeepSeekWeights& weights() const { return weights_; }
+  const Checkpoint& checkpoint() const { return *checkpoint_; }
+
+ private:
+  void attention(std::int64_t layer, std::span<const BatchToken> batch, LatentKvCache& cache,
+                 ThreadPool& pool);
+  void moe(std::int64_t layer, std::span<const BatchToken> batch, ThreadPool& pool,
+           std::vector<std::int32_t>* routes);
+  void mlp(const MlpWeights& w, const float* x, std::int64_t n, float* out, ThreadPool& pool);
+
+  std::unique_ptr<Checkpoint> checkpoint_;
+  DeepSeekConfig config_;
+  DeepSeekWeights weights_;
+  ModelSummary summary_;
+  Rope rope_;
+  RouterSpec router_;
+
+  // Activations of the current batch, reused across calls (grown, never shrunk).
+  struct Buffers {
+    std::vector<float> hidden;     // [T, H]   residual stream
+    std::vector<float> normed;     // [T, H]
+    std::vector<float> q;          // [T, nh*dq]
+    std::vector<float> q_low;      // [T, rq]
+    std::vector<float> kv;         // [T, rkv + dr]
+    std::vector<float> attn_out;   // [T, nh*dv]
+    std::vector<float> proj;       // [T, H]
+    std::vector<float> ffn_a;      // [T, F]
+    std::vector<float> ffn_b;      // [T, F]
+    std::vector<float> router;     // [T, E]
+    std::vector<float> gathered;   // [T, H]
+    std::vector<float> expert_out; // [T, H]
+    std::vector<std::int32_t> chosen;  // [T, k]
+    std::vector<float> chosen_w;       // [T, k]
+    std::vector<std::int32_t> expert_tokens;  // token slots grouped by expert
+    std::vector<float> expert_weights;
+    std::vector<std::int64_t> expert_offsets;  // [E + 1]
+  } buf_;
+};
+
+}  // namespace whale

@@ -1,0 +1,56 @@
+#include "model/rope.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+namespace whale {
+
+std::vector<double> yarn_inv_freq(std::int64_t rope_dim, double theta,
+                                  const std::optional<YarnScaling>& scaling) {
+  const std::int64_t half = rope_dim / 2;
+  std::vector<double> inv(static_cast<std::size_t>(half));
+  for (std::int64_t i = 0; i < half; ++i)
+    inv[i] = std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(rope_dim));
+  if (!scaling) return inv;
+  // corr_dim(r) = d * ln(orig / (2π r)) / (2 ln θ): the pair index whose wavelength fits r turns
+  // into the original context (YaRN paper, section 3.2; HF yarn_find_correction_dim).
+  const auto corr_dim = [&](double rotations) {
+    return static_cast<double>(rope_dim) *
+           std::log(static_cast<double>(scaling->original_max_position_embeddings) /
+                    (rotations * 2.0 * std::numbers::pi)) /
+           (2.0 * std::log(theta));
+  };
+  const double low = std::max(std::floor(corr_dim(scaling->beta_fast)), 0.0);
+  double high = std::min(std::ceil(corr_dim(scaling->beta_slow)), static_cast<double>(rope_dim - 1));
+  if (low == high) high += 0.001;
+  for (std::int64_t i = 0; i < half; ++i) {
+    const double ramp = std::clamp((static_cast<double>(i) - low) / (high - low), 0.0, 1.0);
+    inv[i] = inv[i] * (1.0 - ramp) + inv[i] / scaling->factor * ramp;
+  }
+  return inv;
+}
+
+Rope::Rope(std::int64_t rope_dim, double theta, const std::optional<YarnScaling>& scaling,
+           double magnitude)
+    : dim_(rope_dim), inv_freq_(yarn_inv_freq(rope_dim, theta, scaling)), magnitude_(magnitude) {}
+
+void Rope::apply(float* x, std::int64_t pos) const { apply_strided(x, 1, 0, pos); }
+
+void Rope::apply_strided(float* x, std::int64_t count, std::int64_t stride,
+                         std::int64_t pos) const {
+  const std::int64_t half = dim_ / 2;
+  for (std::int64_t i = 0; i < half; ++i) {
+    const double angle = static_cast<double>(pos) * inv_freq_[i];
+    const float c = static_cast<float>(std::cos(angle) * magnitude_);
+    const float s = static_cast<float>(std::sin(angle) * magnitude_);
+    for (std::int64_t k = 0; k < count; ++k) {
+      float* v = x + k * stride;
+      const float a = v[2 * i], b = v[2 * i + 1];
+      v[2 * i] = a * c - b * s;
+      v[2 * i + 1] = a * s + b * c;
+    }
+  }
+}
+
+}  // namespace whale

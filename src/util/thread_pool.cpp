@@ -1,0 +1,75 @@
+#include "util/thread_pool.h"
+
+#include <sched.h>
+
+#include <algorithm>
+
+namespace whale {
+
+ThreadPool::ThreadPool(int threads) {
+  const int workers = std::max(threads, 1) - 1;
+  workers_.reserve(workers);
+  for (int i = 0; i < workers; ++i) workers_.emplace_back([this, i] { worker_loop(i + 1); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+int ThreadPool::default_threads() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+void ThreadPool::run_chunks(int thread_index) {
+  for (;;) {
+    const std::int64_t begin = next_.fetch_add(job_grain_, std::memory_order_relaxed);
+    if (begin >= job_n_) break;
+    (*job_)(begin, std::min(begin + job_grain_, job_n_), thread_index);
+  }
+}
+
+void ThreadPool::worker_loop(int index) {
+  std::uint64_t seen = 0;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      if (stopping_) return;
+      seen = generation_;
+    }
+    run_chunks(index);
+    busy_.fetch_sub(1, std::memory_order_acq_rel);
+  }
+}
+
+void ThreadPool::parallel_for(std::int64_t n, std::int64_t grain,
+                              const std::function<void(std::int64_t, std::int64_t, int)>& fn) {
+  if (n <= 0) return;
+  grain = std::max<std::int64_t>(grain, 1);
+  if (workers_.empty() || n <= grain) {
+    fn(0, n, 0);
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    job_ = &fn;
+    job_n_ = n;
+    job_grain_ = grain;
+    next_.store(0, std::memory_order_relaxed);
+    busy_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+    ++generation_;
+  }
+  wake_.notify_all();
+  run_chunks(0);
+  while (busy_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+}
+
+}  // namespace whale

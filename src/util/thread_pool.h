@@ -1,0 +1,52 @@
+// A persistent pool of worker threads. parallel_for splits [0, n) into chunks that threads
+// claim; each index is processed by exactly one thread with the same code, so results never
+// depend on the number of threads.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace whale {
+
+class ThreadPool {
+ public:
+  // `threads` counts the calling thread: ThreadPool(1) runs everything inline.
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Calls fn(begin, end, thread_index) over disjoint chunks covering [0, n), chunk at most
+  // `grain` indices long. Blocks until all are done. Not reentrant.
+  void parallel_for(std::int64_t n, std::int64_t grain,
+                    const std::function<void(std::int64_t, std::int64_t, int)>& fn);
+
+  // Default thread count: the CPUs this process may run on.
+  static int default_threads();
+
+ private:
+  void worker_loop(int index);
+  void run_chunks(int thread_index);
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::uint64_t generation_ = 0;  // guarded by mutex_
+  bool stopping_ = false;         // guarded by mutex_
+
+  // The current job, published under mutex_ before generation_ changes.
+  const std::function<void(std::int64_t, std::int64_t, int)>* job_ = nullptr;
+  std::int64_t job_n_ = 0;
+  std::int64_t job_grain_ = 1;
+  std::atomic<std::int64_t> next_{0};
+  std::atomic<int> busy_{0};
+};
+
+}  // namespace whale

@@ -1,0 +1,2 @@
+#include <gtest/gtest.h>
+TEST(RopePlaceholder, Builds) { EXPECT_TRUE(true); }
