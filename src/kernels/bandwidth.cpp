@@ -1,0 +1,63 @@
+#include "kernels/bandwidth.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "kernels/cpu_features.h"
+#include "util/thread_pool.h"
+
+namespace whale {
+namespace {
+
+__attribute__((target("avx2"))) std::uint64_t read_avx2(const std::uint64_t* p, std::int64_t n) {
+  __m256i a = _mm256_setzero_si256(), b = _mm256_setzero_si256();
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    a = _mm256_xor_si256(a, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
+    b = _mm256_xor_si256(b, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 4)));
+  }
+  a = _mm256_xor_si256(a, b);
+  return static_cast<std::uint64_t>(_mm256_extract_epi64(a, 0) ^ _mm256_extract_epi64(a, 3));
+}
+
+std::uint64_t read_scalar(const std::uint64_t* p, std::int64_t n) {
+  std::uint64_t x = 0;
+  for (std::int64_t i = 0; i < n; ++i) x ^= p[i];
+  return x;
+}
+
+}  // namespace
+
+double measure_read_bandwidth(ThreadPool& pool, std::int64_t bytes, int repeats) {
+  const std::int64_t words = bytes / 8;
+  // 64-byte aligned, written once so that pages are really backed.
+  std::vector<std::uint64_t> storage(static_cast<std::size_t>(words + 8));
+  auto* base = storage.data();
+  while (reinterpret_cast<std::uintptr_t>(base) % 64 != 0) ++base;
+  pool.parallel_for(words, 1 << 20, [&](std::int64_t b, std::int64_t e, int) {
+    for (std::int64_t i = b; i < e; ++i) base[i] = static_cast<std::uint64_t>(i) * 0x9e3779b97f4a7c15ull;
+  });
+  const bool simd = cpu_features().avx2;
+  double best = 0.0;
+  std::vector<std::uint64_t> sink(static_cast<std::size_t>(pool.size()) * 8);
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::int64_t chunk = 1 << 18;  // 2 MiB of words, claimed dynamically by the threads
+    pool.parallel_for(words / 8 * 8, chunk, [&](std::int64_t b, std::int64_t e, int t) {
+      const std::uint64_t* p = base + b;
+      sink[static_cast<std::size_t>(t) * 8] += simd ? read_avx2(p, e - b) : read_scalar(p, e - b);
+    });
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    best = std::max(best, static_cast<double>(words / 8 * 8 * 8) / s);
+  }
+  volatile std::uint64_t keep = sink[0];
+  (void)keep;
+  return best;
+}
+
+}  // namespace whale
