@@ -6,6 +6,7 @@
 
 #include "formats/scalar_formats.h"
 #include "kernels/dot.h"
+#include "kernels/matmul_isa.h"
 #include "util/thread_pool.h"
 #include "util/error.h"
 
@@ -65,16 +66,27 @@ thread_local std::vector<float> tile_scratch;
 
 }  // namespace
 
-void matmul_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t row_end,
-                 const float* x, std::int64_t n_tokens, float* y, std::int64_t y_stride) {
-  const std::int64_t cols = w.cols;
-  if (w.dtype == DType::kF32) {
-    const float* base = reinterpret_cast<const float*>(w.data);
-    for (std::int64_t r = row_begin; r < row_end; ++r)
-      for (std::int64_t t = 0; t < n_tokens; ++t)
-        y[t * y_stride + (r - row_begin)] = dot_f32(base + r * cols, x + t * cols, cols);
-    return;
+namespace {
+
+void check_computable(const WeightMatrix& w) {
+  switch (w.dtype) {
+    case DType::kF32:
+    case DType::kBF16:
+    case DType::kF16:
+      return;
+    case DType::kF8E4M3:
+      if (w.block_scales == nullptr || w.block_rows < 1 || w.block_cols < 1)
+        fail("{}: F8_E4M3 weight without block scales", w.name);
+      return;
+    default:
+      fail("{}: dtype {} is not a weight format whale computes with", w.name, dtype_name(w.dtype));
   }
+}
+
+// The scalar twin: dequantize a few rows, then plain dot products.
+void matmul_rows_scalar(const WeightMatrix& w, std::int64_t row_begin, std::int64_t row_end,
+                        const float* x, std::int64_t n_tokens, float* y, std::int64_t y_stride) {
+  const std::int64_t cols = w.cols;
   auto& tile = tile_scratch;
   if (static_cast<std::int64_t>(tile.size()) < kRowTile * cols)
     tile.resize(static_cast<std::size_t>(kRowTile * cols));
@@ -83,14 +95,40 @@ void matmul_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t row
     dequantize_rows(w, r0, r1, tile.data());
     for (std::int64_t t = 0; t < n_tokens; ++t)
       for (std::int64_t r = r0; r < r1; ++r)
-        y[t * y_stride + (r - row_begin)] = dot_f32(tile.data() + (r - r0) * cols, x + t * cols, cols);
+        y[t * y_stride + (r - row_begin)] =
+            dot_f32_isa(Isa::kScalar, tile.data() + (r - r0) * cols, x + t * cols, cols);
   }
+}
+
+}  // namespace
+
+void matmul_rows_isa(Isa isa, const WeightMatrix& w, std::int64_t row_begin, std::int64_t row_end,
+                     const float* x, std::int64_t n_tokens, float* y, std::int64_t y_stride) {
+  check_computable(w);
+  if (isa == Isa::kScalar || !isa_supported(isa)) {
+    matmul_rows_scalar(w, row_begin, row_end, x, n_tokens, y, y_stride);
+    return;
+  }
+  auto& tile = tile_scratch;
+  if (static_cast<std::int64_t>(tile.size()) < 16 * w.cols)
+    tile.resize(static_cast<std::size_t>(16 * w.cols));
+  if (isa == Isa::kAvx512)
+    isa_avx512::matmul_rows(w, row_begin, row_end, x, n_tokens, y, y_stride, tile.data());
+  else
+    isa_avx2::matmul_rows(w, row_begin, row_end, x, n_tokens, y, y_stride, tile.data());
+}
+
+void matmul_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t row_end,
+                 const float* x, std::int64_t n_tokens, float* y, std::int64_t y_stride) {
+  matmul_rows_isa(active_isa(), w, row_begin, row_end, x, n_tokens, y, y_stride);
 }
 
 void matmul(const WeightMatrix& w, const float* x, std::int64_t n_tokens, float* y,
             ThreadPool& pool) {
-  // Chunks of whole row tiles keep FP8 block rows and cache lines together.
-  const std::int64_t grain = std::max<std::int64_t>(kRowTile, (w.rows / (pool.size() * 8)) / kRowTile * kRowTile);
+  check_computable(w);
+  // Chunks are whole multiples of 16 rows (SIMD row groups and FP8 block rows stay together),
+  // about eight per thread so that uneven progress balances out.
+  const std::int64_t grain = std::max<std::int64_t>(16, (w.rows / (pool.size() * 8)) / 16 * 16);
   pool.parallel_for(w.rows, grain, [&](std::int64_t begin, std::int64_t end, int) {
     matmul_rows(w, begin, end, x, n_tokens, y + begin, w.rows);
   });

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "formats/dtype.h"
+#include "kernels/cpu_features.h"
 
 namespace whale {
 
@@ -38,5 +39,10 @@ void matmul(const WeightMatrix& w, const float* x, std::int64_t n_tokens, float*
 // writing y[t * y_stride + (r - row_begin)].
 void matmul_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t row_end,
                  const float* x, std::int64_t n_tokens, float* y, std::int64_t y_stride);
+
+// The same on a chosen ISA path (an unsupported one falls back to scalar): for tests that hold
+// every SIMD path to its scalar twin.
+void matmul_rows_isa(Isa isa, const WeightMatrix& w, std::int64_t row_begin, std::int64_t row_end,
+                     const float* x, std::int64_t n_tokens, float* y, std::int64_t y_stride);
 
 }  // namespace whale

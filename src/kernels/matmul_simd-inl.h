@@ -1,0 +1,242 @@
+// The SIMD body of matmul, compiled once per ISA by matmul_avx2.cpp and matmul_avx512.cpp.
+// The including file defines, in its own namespace, the vector type `Vec`, `kWidth` and
+//   zero(), load_f32(p), add(a, b), fmadd(a, b, c), set1(f), hsum(v),
+//   mul(a, b), store(p, v), load_bf16(p), load_f16(p), load_fp8_raw(p),
+// plus scalar_weight(w, r, c) (the exact dequantized weight). Row loaders return kWidth stored
+// weights as float32; FP8 comes back divided by 256 and without its block scale, both applied
+// once per block as `scale * fp8_unit`.
+// Nothing here may use the standard library: an inline std:: template instantiated in an
+// AVX-512 translation unit could be merged with the baseline copy and crash older CPUs.
+
+// y[t * y_stride + (r - row_begin)] for t < n_tokens, r in [row_begin, row_end).
+// Weights converted on the fly, four rows at a time sharing each activation load: the decode
+// path, where every weight byte is read exactly once.
+// Rows one at a time: exactly the operations of the four-row group in fused_rows, in the same
+// order, so a row's result does not depend on how rows were grouped or split across threads.
+template <typename LoadRow>
+static inline void one_row_each(const WeightMatrix& w, long r_begin, long r_end, const float* x,
+                                long n_tokens, float* y, long y_stride, long row_begin,
+                                LoadRow load, float fp8_unit) {
+  const long cols = w.cols;
+  const long full = cols / kWidth * kWidth;
+  const bool fp8 = w.dtype == DType::kF8E4M3;
+  const long block = fp8 ? w.block_cols : full;
+  const long scale_cols = fp8 ? (cols + w.block_cols - 1) / w.block_cols : 1;
+  for (long r = r_begin; r < r_end; ++r) {
+    const float* scale_row = fp8 ? w.block_scales + (r / w.block_rows) * scale_cols : nullptr;
+    for (long t = 0; t < n_tokens; ++t) {
+      const float* xt = x + t * cols;
+      Vec acc = zero();
+      for (long c0 = 0; c0 < full; c0 += block) {
+        const long c1 = c0 + block < full ? c0 + block : full;
+        Vec b = zero();
+        for (long c = c0; c < c1; c += kWidth) b = fmadd(load(w, r, c), load_f32(xt + c), b);
+        acc = fp8 ? fmadd(b, set1(scale_row[c0 / w.block_cols] * fp8_unit), acc) : add(acc, b);
+      }
+      float out = hsum(acc);
+      for (long c = full; c < cols; ++c) out += scalar_weight(w, r, c) * xt[c];
+      y[t * y_stride + (r - row_begin)] = out;
+    }
+  }
+}
+
+template <typename LoadRow>
+static inline void fused_rows(const WeightMatrix& w, long row_begin, long row_end, const float* x,
+                              long n_tokens, float* y, long y_stride, LoadRow load,
+                              float fp8_unit) {
+  const long cols = w.cols;
+  const long full = cols / kWidth * kWidth;
+  const bool fp8 = w.dtype == DType::kF8E4M3;
+  const long block = fp8 ? w.block_cols : full;  // columns sharing one scale
+  const long scale_cols = fp8 ? (cols + w.block_cols - 1) / w.block_cols : 1;
+  // Rows outermost: a group's weights come from memory once and serve every token. Groups
+  // start at multiples of 4 so that an FP8 block row never splits a group.
+  long r = row_begin;
+  const long aligned = (row_begin + 3) / 4 * 4 < row_end ? (row_begin + 3) / 4 * 4 : row_end;
+  one_row_each(w, r, aligned, x, n_tokens, y, y_stride, row_begin, load, fp8_unit);
+  r = aligned;
+  for (; r + 4 <= row_end; r += 4) {
+    const float* scale_row = fp8 ? w.block_scales + (r / w.block_rows) * scale_cols : nullptr;
+    for (long t = 0; t < n_tokens; ++t) {
+      const float* xt = x + t * cols;
+      Vec acc0 = zero(), acc1 = zero(), acc2 = zero(), acc3 = zero();
+      for (long c0 = 0; c0 < full; c0 += block) {
+        const long c1 = c0 + block < full ? c0 + block : full;
+        Vec b0 = zero(), b1 = zero(), b2 = zero(), b3 = zero();
+        for (long c = c0; c < c1; c += kWidth) {
+          const Vec xv = load_f32(xt + c);
+          b0 = fmadd(load(w, r + 0, c), xv, b0);
+          b1 = fmadd(load(w, r + 1, c), xv, b1);
+          b2 = fmadd(load(w, r + 2, c), xv, b2);
+          b3 = fmadd(load(w, r + 3, c), xv, b3);
+        }
+        if (fp8) {  // the four rows share a scale row: block_rows % 4 == 0 (checked by caller)
+          const Vec sv = set1(scale_row[c0 / w.block_cols] * fp8_unit);
+          acc0 = fmadd(b0, sv, acc0);
+          acc1 = fmadd(b1, sv, acc1);
+          acc2 = fmadd(b2, sv, acc2);
+          acc3 = fmadd(b3, sv, acc3);
+        } else {
+          acc0 = add(acc0, b0);
+          acc1 = add(acc1, b1);
+          acc2 = add(acc2, b2);
+          acc3 = add(acc3, b3);
+        }
+      }
+      float out[4] = {hsum(acc0), hsum(acc1), hsum(acc2), hsum(acc3)};
+      for (long c = full; c < cols; ++c)
+        for (int k = 0; k < 4; ++k) out[k] += scalar_weight(w, r + k, c) * xt[c];
+      for (int k = 0; k < 4; ++k) y[t * y_stride + (r + k - row_begin)] = out[k];
+    }
+  }
+  one_row_each(w, r, row_end, x, n_tokens, y, y_stride, row_begin, load, fp8_unit);
+}
+
+// y for rows already dequantized into `tile` (float32 [rows, cols]): four rows by four tokens
+// per step, so each loaded vector feeds four FMAs. The batched (prefill) path.
+static inline void tile_rows_f32(const float* tile, long n_rows, long cols, const float* x,
+                                 long n_tokens, float* y, long y_stride) {
+  const long full = cols / kWidth * kWidth;
+  long r = 0;
+  for (; r + 4 <= n_rows; r += 4) {
+    const float* w0 = tile + r * cols;
+    const float* w1 = w0 + cols;
+    const float* w2 = w1 + cols;
+    const float* w3 = w2 + cols;
+    long t = 0;
+    for (; t + 4 <= n_tokens; t += 4) {
+      const float* x0 = x + t * cols;
+      const float* x1 = x0 + cols;
+      const float* x2 = x1 + cols;
+      const float* x3 = x2 + cols;
+      Vec a00 = zero(), a01 = zero(), a02 = zero(), a03 = zero();
+      Vec a10 = zero(), a11 = zero(), a12 = zero(), a13 = zero();
+      Vec a20 = zero(), a21 = zero(), a22 = zero(), a23 = zero();
+      Vec a30 = zero(), a31 = zero(), a32 = zero(), a33 = zero();
+      for (long c = 0; c < full; c += kWidth) {
+        const Vec v0 = load_f32(x0 + c), v1 = load_f32(x1 + c), v2 = load_f32(x2 + c),
+                  v3 = load_f32(x3 + c);
+        Vec wv = load_f32(w0 + c);
+        a00 = fmadd(wv, v0, a00); a01 = fmadd(wv, v1, a01); a02 = fmadd(wv, v2, a02); a03 = fmadd(wv, v3, a03);
+        wv = load_f32(w1 + c);
+        a10 = fmadd(wv, v0, a10); a11 = fmadd(wv, v1, a11); a12 = fmadd(wv, v2, a12); a13 = fmadd(wv, v3, a13);
+        wv = load_f32(w2 + c);
+        a20 = fmadd(wv, v0, a20); a21 = fmadd(wv, v1, a21); a22 = fmadd(wv, v2, a22); a23 = fmadd(wv, v3, a23);
+        wv = load_f32(w3 + c);
+        a30 = fmadd(wv, v0, a30); a31 = fmadd(wv, v1, a31); a32 = fmadd(wv, v2, a32); a33 = fmadd(wv, v3, a33);
+      }
+      float out[4][4] = {{hsum(a00), hsum(a01), hsum(a02), hsum(a03)},
+                         {hsum(a10), hsum(a11), hsum(a12), hsum(a13)},
+                         {hsum(a20), hsum(a21), hsum(a22), hsum(a23)},
+                         {hsum(a30), hsum(a31), hsum(a32), hsum(a33)}};
+      const float* rows[4] = {w0, w1, w2, w3};
+      const float* xs[4] = {x0, x1, x2, x3};
+      for (long c = full; c < cols; ++c)
+        for (int i = 0; i < 4; ++i)
+          for (int j = 0; j < 4; ++j) out[i][j] += rows[i][c] * xs[j][c];
+      for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j) y[(t + j) * y_stride + r + i] = out[i][j];
+    }
+    for (; t < n_tokens; ++t) {
+      const float* xt = x + t * cols;
+      Vec a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();
+      for (long c = 0; c < full; c += kWidth) {
+        const Vec v = load_f32(xt + c);
+        a0 = fmadd(load_f32(w0 + c), v, a0);
+        a1 = fmadd(load_f32(w1 + c), v, a1);
+        a2 = fmadd(load_f32(w2 + c), v, a2);
+        a3 = fmadd(load_f32(w3 + c), v, a3);
+      }
+      float out[4] = {hsum(a0), hsum(a1), hsum(a2), hsum(a3)};
+      for (long c = full; c < cols; ++c) {
+        out[0] += w0[c] * xt[c];
+        out[1] += w1[c] * xt[c];
+        out[2] += w2[c] * xt[c];
+        out[3] += w3[c] * xt[c];
+      }
+      for (int i = 0; i < 4; ++i) y[t * y_stride + r + i] = out[i];
+    }
+  }
+  for (; r < n_rows; ++r) {
+    const float* wr = tile + r * cols;
+    for (long t = 0; t < n_tokens; ++t) {
+      const float* xt = x + t * cols;
+      Vec a = zero();
+      for (long c = 0; c < full; c += kWidth) a = fmadd(load_f32(wr + c), load_f32(xt + c), a);
+      float out = hsum(a);
+      for (long c = full; c < cols; ++c) out += wr[c] * xt[c];
+      y[t * y_stride + r] = out;
+    }
+  }
+}
+
+static inline bool fused_supported(const WeightMatrix& w) {
+  if (w.dtype == DType::kF8E4M3) return w.block_cols % kWidth == 0 && w.block_rows % 4 == 0;
+  return w.dtype == DType::kF32 || w.dtype == DType::kBF16 || w.dtype == DType::kF16;
+}
+
+// out[(r - r0) * cols + c] = W[r, c] (exact float32, FP8 scaled).
+template <typename LoadRow>
+static inline void dequantize_tile(const WeightMatrix& w, long r0, long r1, float* out,
+                                   LoadRow load, float fp8_unit) {
+  const long cols = w.cols;
+  const long full = cols / kWidth * kWidth;
+  const bool fp8 = w.dtype == DType::kF8E4M3;
+  const long scale_cols = fp8 ? (cols + w.block_cols - 1) / w.block_cols : 1;
+  for (long r = r0; r < r1; ++r) {
+    float* o = out + (r - r0) * cols;
+    long c = 0;
+    if (fp8 && w.block_cols % kWidth == 0) {
+      const float* scale_row = w.block_scales + (r / w.block_rows) * scale_cols;
+      for (; c < full; c += kWidth)
+        store(o + c, mul(load(w, r, c), set1(scale_row[c / w.block_cols] * fp8_unit)));
+    } else if (!fp8) {
+      for (; c < full; c += kWidth) store(o + c, load(w, r, c));
+    }
+    for (; c < cols; ++c) o[c] = scalar_weight(w, r, c);
+  }
+}
+
+// Rows dequantized per tile in the batched path; sized so a tile stays in L2.
+static inline long tile_rows_for(long cols) { return cols > 4096 ? 4 : 16; }
+
+static void matmul_rows_simd(const WeightMatrix& w, long row_begin, long row_end, const float* x,
+                             long n_tokens, float* y, long y_stride, float* tile) {
+  const long cols = w.cols;
+  const auto f32 = [](const WeightMatrix& m, long r, long c) {
+    return load_f32(reinterpret_cast<const float*>(m.data) + r * m.cols + c);
+  };
+  const auto bf16 = [](const WeightMatrix& m, long r, long c) {
+    return load_bf16(reinterpret_cast<const unsigned short*>(m.data) + r * m.cols + c);
+  };
+  const auto f16 = [](const WeightMatrix& m, long r, long c) {
+    return load_f16(reinterpret_cast<const unsigned short*>(m.data) + r * m.cols + c);
+  };
+  const auto fp8 = [](const WeightMatrix& m, long r, long c) {
+    return load_fp8_raw(m.data + r * m.cols + c);  // true value / 256
+  };
+  if (n_tokens <= 4 && fused_supported(w)) {
+    switch (w.dtype) {
+      case DType::kF32: fused_rows(w, row_begin, row_end, x, n_tokens, y, y_stride, f32, 1.0f); return;
+      case DType::kBF16: fused_rows(w, row_begin, row_end, x, n_tokens, y, y_stride, bf16, 1.0f); return;
+      case DType::kF16: fused_rows(w, row_begin, row_end, x, n_tokens, y, y_stride, f16, 1.0f); return;
+      case DType::kF8E4M3: fused_rows(w, row_begin, row_end, x, n_tokens, y, y_stride, fp8, 256.0f); return;
+      default: break;
+    }
+  }
+  if (w.dtype == DType::kF32) {
+    tile_rows_f32(reinterpret_cast<const float*>(w.data) + row_begin * cols, row_end - row_begin,
+                  cols, x, n_tokens, y, y_stride);
+    return;
+  }
+  const long step = tile_rows_for(cols);
+  for (long r0 = row_begin; r0 < row_end; r0 += step) {
+    const long r1 = r0 + step < row_end ? r0 + step : row_end;
+    switch (w.dtype) {
+      case DType::kBF16: dequantize_tile(w, r0, r1, tile, bf16, 1.0f); break;
+      case DType::kF16: dequantize_tile(w, r0, r1, tile, f16, 1.0f); break;
+      default: dequantize_tile(w, r0, r1, tile, fp8, 256.0f); break;
+    }
+    tile_rows_f32(tile, r1 - r0, cols, x, n_tokens, y + (r0 - row_begin), y_stride);
+  }
+}

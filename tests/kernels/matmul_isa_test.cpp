@@ -1,0 +1,133 @@
+// Every SIMD path of matmul held to its scalar twin, on each stored format, on awkward sizes
+// (partial FP8 blocks, columns not a multiple of the vector width), for the decode (few
+// tokens) and batched (many tokens) paths.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "formats/scalar_formats.h"
+#include "kernels/matmul.h"
+#include "util/thread_pool.h"
+
+namespace whale {
+namespace {
+
+struct Stored {
+  WeightMatrix w;
+  std::vector<std::uint8_t> bytes;
+  std::vector<float> scales;
+};
+
+Stored make_weight(DType dtype, std::int64_t rows, std::int64_t cols, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  Stored s;
+  s.w.name = "test";
+  s.w.dtype = dtype;
+  s.w.rows = rows;
+  s.w.cols = cols;
+  s.bytes.resize(static_cast<std::size_t>(rows * cols) * dtype_size(dtype));
+  for (std::int64_t i = 0; i < rows * cols; ++i) {
+    const float v = normal(rng);
+    switch (dtype) {
+      case DType::kF32: std::memcpy(s.bytes.data() + i * 4, &v, 4); break;
+      case DType::kBF16: {
+        const std::uint16_t h = f32_to_bf16(v);
+        std::memcpy(s.bytes.data() + i * 2, &h, 2);
+        break;
+      }
+      case DType::kF16: {
+        const std::uint16_t h = f32_to_f16(v);
+        std::memcpy(s.bytes.data() + i * 2, &h, 2);
+        break;
+      }
+      default: {
+        std::uint8_t b = static_cast<std::uint8_t>(rng());
+        if ((b & 0x7f) == 0x7f) b ^= 1;  // no NaN codes
+        s.bytes[i] = b;
+      }
+    }
+  }
+  if (dtype == DType::kF8E4M3) {
+    const std::int64_t sr = (rows + 127) / 128, sc = (cols + 127) / 128;
+    for (std::int64_t i = 0; i < sr * sc; ++i) s.scales.push_back(std::ldexp(1.0f + 0.1f * static_cast<float>(i), -7));
+    s.w.block_scales = s.scales.data();
+  }
+  s.w.data = s.bytes.data();
+  return s;
+}
+
+class MatmulIsaTest : public ::testing::TestWithParam<std::tuple<DType, Isa>> {};
+
+TEST_P(MatmulIsaTest, MatchesScalarTwinOnAwkwardShapes) {
+  const auto [dtype, isa] = GetParam();
+  if (!isa_supported(isa)) GTEST_SKIP() << isa_name(isa) << " not supported on this host";
+  for (const auto& [rows, cols] : std::vector<std::pair<int, int>>{{200, 300}, {7, 16}, {33, 129}, {64, 512}, {5, 3}}) {
+    const Stored s = make_weight(dtype, rows, cols, static_cast<std::uint32_t>(rows * 31 + cols));
+    for (const int tokens : {1, 2, 3, 4, 5, 9}) {
+      std::vector<float> x(static_cast<std::size_t>(tokens * cols));
+      std::mt19937 rng(tokens);
+      std::normal_distribution<float> normal;
+      for (auto& v : x) v = normal(rng);
+      std::vector<float> want(static_cast<std::size_t>(tokens * rows)), got(want.size());
+      matmul_rows_isa(Isa::kScalar, s.w, 0, rows, x.data(), tokens, want.data(), rows);
+      // Split the rows at an odd boundary too, as threads may.
+      const int mid = rows / 2 + 1 > rows ? rows : rows / 2 + 1;
+      matmul_rows_isa(isa, s.w, 0, mid, x.data(), tokens, got.data(), rows);
+      matmul_rows_isa(isa, s.w, mid, rows, x.data(), tokens, got.data() + mid, rows);
+      for (std::size_t i = 0; i < want.size(); ++i) {
+        // Both sum ~cols products of unit-scale values in float32, in different orders.
+        const float tol = 2e-5f * static_cast<float>(cols) * (dtype == DType::kF8E4M3 ? 16.0f : 1.0f) + 1e-5f;
+        ASSERT_NEAR(got[i], want[i], tol) << dtype_name(dtype) << " " << isa_name(isa) << " "
+                                          << rows << "x" << cols << " tokens " << tokens << " i " << i;
+      }
+    }
+  }
+}
+
+TEST_P(MatmulIsaTest, RowGroupingDoesNotChangeResults) {
+  // A row's result must not depend on which other rows share its SIMD group or thread.
+  const auto [dtype, isa] = GetParam();
+  if (!isa_supported(isa)) GTEST_SKIP();
+  const Stored s = make_weight(dtype, 131, 260, 5);
+  for (const int tokens : {1, 6}) {
+    std::vector<float> x(static_cast<std::size_t>(tokens * 260), 0.5f);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(static_cast<float>(i));
+    std::vector<float> whole(static_cast<std::size_t>(tokens * 131)), pieces(whole.size());
+    matmul_rows_isa(isa, s.w, 0, 131, x.data(), tokens, whole.data(), 131);
+    for (int r = 0; r < 131; ++r)
+      matmul_rows_isa(isa, s.w, r, r + 1, x.data(), tokens, pieces.data() + r, 131);
+    EXPECT_EQ(0, std::memcmp(whole.data(), pieces.data(), whole.size() * 4));
+  }
+}
+
+TEST(MatmulTest, ThreadCountDoesNotChangeResults) {
+  const Stored s = make_weight(DType::kBF16, 1000, 384, 9);
+  std::vector<float> x(3 * 384);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::cos(static_cast<float>(i));
+  std::vector<float> ref(3 * 1000);
+  {
+    ThreadPool one(1);
+    matmul(s.w, x.data(), 3, ref.data(), one);
+  }
+  for (const int threads : {2, 3}) {
+    ThreadPool pool(threads);
+    std::vector<float> y(ref.size());
+    matmul(s.w, x.data(), 3, y.data(), pool);
+    EXPECT_EQ(0, std::memcmp(y.data(), ref.data(), y.size() * 4)) << threads;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllPaths, MatmulIsaTest,
+    ::testing::Combine(::testing::Values(DType::kF32, DType::kBF16, DType::kF16, DType::kF8E4M3),
+                       ::testing::Values(Isa::kAvx2, Isa::kAvx512)),
+    [](const auto& param_info) {
+      return std::string(dtype_name(std::get<0>(param_info.param))) + "_" +
+             isa_name(std::get<1>(param_info.param));
+    });
+
+}  // namespace
+}  // namespace whale
