@@ -3,6 +3,8 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <chrono>
+#include <immintrin.h>
 
 namespace whale {
 
@@ -16,6 +18,7 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
+    generation_.fetch_add(1);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
@@ -38,13 +41,26 @@ void ThreadPool::run_chunks(int thread_index) {
 
 void ThreadPool::worker_loop(int index) {
   std::uint64_t seen = 0;
+  constexpr auto kSpin = std::chrono::microseconds(2000);
   for (;;) {
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
+    // Spin first (cheap wake-up while jobs arrive back to back), then sleep.
+    auto spin_start = std::chrono::steady_clock::now();
+    int polls = 0;
+    while (generation_.load() == seen) {
+      _mm_pause();
+      if (++polls % 1024 == 0 && std::chrono::steady_clock::now() - spin_start > kSpin) {
+        std::unique_lock lock(mutex_);
+        // seq_cst on sleeping_ and generation_ (here and in parallel_for): either the producer
+        // sees this thread asleep and notifies, or this thread sees the new generation.
+        sleeping_.fetch_add(1);
+        wake_.wait(lock, [&] { return stopping_.load() || generation_.load() != seen; });
+        sleeping_.fetch_sub(1);
+        if (stopping_.load()) return;
+        spin_start = std::chrono::steady_clock::now();
+      }
     }
+    if (stopping_.load()) return;
+    seen = generation_.load();
     run_chunks(index);
     busy_.fetch_sub(1, std::memory_order_acq_rel);
   }
@@ -58,16 +74,16 @@ void ThreadPool::parallel_for(std::int64_t n, std::int64_t grain,
     fn(0, n, 0);
     return;
   }
-  {
-    std::lock_guard lock(mutex_);
-    job_ = &fn;
-    job_n_ = n;
-    job_grain_ = grain;
-    next_.store(0, std::memory_order_relaxed);
-    busy_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-    ++generation_;
+  job_ = &fn;
+  job_n_ = n;
+  job_grain_ = grain;
+  next_.store(0, std::memory_order_relaxed);
+  busy_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+  generation_.fetch_add(1);  // publishes the job fields above
+  if (sleeping_.load() > 0) {
+    std::lock_guard lock(mutex_);  // a worker between its check and wait() still sees the change
+    wake_.notify_all();
   }
-  wake_.notify_all();
   run_chunks(0);
   while (busy_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
 }

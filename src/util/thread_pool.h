@@ -38,8 +38,11 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::uint64_t generation_ = 0;  // guarded by mutex_
-  bool stopping_ = false;         // guarded by mutex_
+  // Workers spin on generation_ for a short while before sleeping on wake_: a decode step
+  // issues hundreds of small jobs, and a sleeping thread takes tens of microseconds to wake.
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<int> sleeping_{0};
+  std::atomic<bool> stopping_{false};
 
   // The current job, published under mutex_ before generation_ changes.
   const std::function<void(std::int64_t, std::int64_t, int)>* job_ = nullptr;
