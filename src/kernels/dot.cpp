@@ -64,6 +64,43 @@ __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) float dot_avx512(
   return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
+void axpy_scalar(float alpha, const float* x, float* y, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
+__attribute__((target("avx2,fma"))) void axpy_avx2(float alpha, const float* x, float* y,
+                                                   std::int64_t n) {
+  const __m256 a = _mm256_set1_ps(alpha);
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(a, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] += alpha * x[i];
+}
+
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) void axpy_avx512(
+    float alpha, const float* x, float* y, std::int64_t n) {
+  const __m512 a = _mm512_set1_ps(alpha);
+  std::int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(y + i, _mm512_fmadd_ps(a, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(y + i, m,
+                          _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+  }
+}
+
+using AxpyFn = void (*)(float, const float*, float*, std::int64_t);
+
+AxpyFn axpy_for(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512: return axpy_avx512;
+    case Isa::kAvx2: return axpy_avx2;
+    case Isa::kScalar: return axpy_scalar;
+  }
+  return axpy_scalar;
+}
+
 using DotFn = float (*)(const float*, const float*, std::int64_t);
 
 DotFn dot_for(Isa isa) {
@@ -87,7 +124,12 @@ float dot_f32_isa(Isa isa, const float* a, const float* b, std::int64_t n) {
 }
 
 void axpy_f32(float alpha, const float* x, float* y, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+  static const AxpyFn fn = axpy_for(active_isa());
+  fn(alpha, x, y, n);
+}
+
+void axpy_f32_isa(Isa isa, float alpha, const float* x, float* y, std::int64_t n) {
+  axpy_for(isa)(alpha, x, y, n);
 }
 
 }  // namespace whale

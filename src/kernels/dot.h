@@ -13,5 +13,6 @@ float dot_f32_isa(Isa isa, const float* a, const float* b, std::int64_t n);
 
 // y[i] += alpha * x[i]
 void axpy_f32(float alpha, const float* x, float* y, std::int64_t n);
+void axpy_f32_isa(Isa isa, float alpha, const float* x, float* y, std::int64_t n);
 
 }  // namespace whale

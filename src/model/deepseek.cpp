@@ -422,49 +422,61 @@ void DeepSeekModel::attention(std::int64_t layer, std::span<const BatchToken> ba
     cache.write(layer, batch[i].seq, batch[i].pos, row);
   }
 
-  // Absorbed attention per head (docs section 4.3): q_lat = W_UKᵀ q_nope, scores against the
-  // latent rows, o_lat = Σ p c_t, o = W_UV o_lat. Heads are independent tasks.
+  // Absorbed attention (docs section 4.3): q_lat = W_UKᵀ q_nope, scores against the latent
+  // rows, o_lat = Σ p c_t, o = W_UV o_lat. Each thread takes a contiguous range of heads and
+  // reads every cached row once per token for all of its heads.
   float* attn_out = grow(buf_.attn_out, T * nh * dv);
   const float scale = static_cast<float>(c.softmax_scale());
   const WeightMatrix& kv_b = L.attn.kv_b_proj;
-  pool.parallel_for(nh, 1, [&](std::int64_t h_begin, std::int64_t h_end, int) {
+  const std::int64_t heads_per_task = (nh + pool.size() - 1) / pool.size();
+  pool.parallel_for(nh, heads_per_task, [&](std::int64_t h_begin, std::int64_t h_end, int) {
+    const std::int64_t n_heads = h_end - h_begin;
     AttentionScratch& s = attention_scratch;
-    float* w_uk = grow(s.w_uk, dn * rkv);
-    float* w_uv = grow(s.w_uv, dv * rkv);
-    float* q_lat = grow(s.q_lat, rkv);
-    float* o_lat = grow(s.o_lat, rkv);
+    float* w_uk = grow(s.w_uk, n_heads * dn * rkv);  // [head][dn][rkv]
+    float* w_uv = grow(s.w_uv, n_heads * dv * rkv);  // [head][dv][rkv]
+    float* q_lat = grow(s.q_lat, n_heads * rkv);
+    float* o_lat = grow(s.o_lat, n_heads * rkv);
     float* row = grow(s.row, width);
     for (std::int64_t h = h_begin; h < h_end; ++h) {
-      dequantize_rows(kv_b, h * (dn + dv), h * (dn + dv) + dn, w_uk);
-      dequantize_rows(kv_b, h * (dn + dv) + dn, (h + 1) * (dn + dv), w_uv);
-      for (std::int64_t i = 0; i < T; ++i) {
-        const BatchToken& tok = batch[i];
-        const float* q_nope = q + (i * nh + h) * dq;
-        const float* q_pe = q_nope + dn;
-        std::fill(q_lat, q_lat + rkv, 0.0f);
-        for (std::int64_t d = 0; d < dn; ++d) axpy_f32(q_nope[d], w_uk + d * rkv, q_lat, rkv);
-        const std::int64_t n_ctx = tok.pos + 1;
-        float* scores = grow(s.scores, n_ctx);
-        for (std::int64_t t = 0; t < n_ctx; ++t) {
-          const float* r = cache.row_f32(layer, tok.seq, t);
-          if (r == nullptr) {
-            cache.read(layer, tok.seq, t, row);
-            r = row;
-          }
-          scores[t] = scale * (dot_f32(q_lat, r, rkv) + dot_f32(q_pe, r + rkv, dr));
+      const std::int64_t j = h - h_begin;
+      dequantize_rows(kv_b, h * (dn + dv), h * (dn + dv) + dn, w_uk + j * dn * rkv);
+      dequantize_rows(kv_b, h * (dn + dv) + dn, (h + 1) * (dn + dv), w_uv + j * dv * rkv);
+    }
+    for (std::int64_t i = 0; i < T; ++i) {
+      const BatchToken& tok = batch[i];
+      const std::int64_t n_ctx = tok.pos + 1;
+      float* scores = grow(s.scores, n_heads * n_ctx);  // [head][t]
+      for (std::int64_t j = 0; j < n_heads; ++j) {
+        const float* q_nope = q + (i * nh + h_begin + j) * dq;
+        float* ql = q_lat + j * rkv;
+        std::fill(ql, ql + rkv, 0.0f);
+        for (std::int64_t d = 0; d < dn; ++d) axpy_f32(q_nope[d], w_uk + (j * dn + d) * rkv, ql, rkv);
+      }
+      for (std::int64_t t = 0; t < n_ctx; ++t) {
+        const float* r = cache.row_f32(layer, tok.seq, t);
+        if (r == nullptr) {
+          cache.read(layer, tok.seq, t, row);
+          r = row;
         }
-        softmax(scores, n_ctx);
-        std::fill(o_lat, o_lat + rkv, 0.0f);
-        for (std::int64_t t = 0; t < n_ctx; ++t) {
-          const float* r = cache.row_f32(layer, tok.seq, t);
-          if (r == nullptr) {
-            cache.read(layer, tok.seq, t, row);
-            r = row;
-          }
-          axpy_f32(scores[t], r, o_lat, rkv);
+        for (std::int64_t j = 0; j < n_heads; ++j) {
+          const float* q_pe = q + (i * nh + h_begin + j) * dq + dn;
+          scores[j * n_ctx + t] =
+              scale * (dot_f32(q_lat + j * rkv, r, rkv) + dot_f32(q_pe, r + rkv, dr));
         }
-        float* o = attn_out + (i * nh + h) * dv;
-        for (std::int64_t d = 0; d < dv; ++d) o[d] = dot_f32(w_uv + d * rkv, o_lat, rkv);
+      }
+      for (std::int64_t j = 0; j < n_heads; ++j) softmax(scores + j * n_ctx, n_ctx);
+      std::fill(o_lat, o_lat + n_heads * rkv, 0.0f);
+      for (std::int64_t t = 0; t < n_ctx; ++t) {
+        const float* r = cache.row_f32(layer, tok.seq, t);
+        if (r == nullptr) {
+          cache.read(layer, tok.seq, t, row);
+          r = row;
+        }
+        for (std::int64_t j = 0; j < n_heads; ++j) axpy_f32(scores[j * n_ctx + t], r, o_lat + j * rkv, rkv);
+      }
+      for (std::int64_t j = 0; j < n_heads; ++j) {
+        float* o = attn_out + (i * nh + h_begin + j) * dv;
+        for (std::int64_t d = 0; d < dv; ++d) o[d] = dot_f32(w_uv + (j * dv + d) * rkv, o_lat + j * rkv, rkv);
       }
     }
   });

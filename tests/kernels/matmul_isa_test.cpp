@@ -8,6 +8,7 @@
 #include <random>
 
 #include "formats/scalar_formats.h"
+#include "kernels/dot.h"
 #include "kernels/matmul.h"
 #include "util/thread_pool.h"
 
@@ -128,6 +129,25 @@ INSTANTIATE_TEST_SUITE_P(
       return std::string(dtype_name(std::get<0>(param_info.param))) + "_" +
              isa_name(std::get<1>(param_info.param));
     });
+
+}  // namespace
+}  // namespace whale
+
+namespace whale {
+namespace {
+
+TEST(AxpyTest, EveryIsaMatchesScalarIncludingTails) {
+  for (const Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+    if (!isa_supported(isa)) continue;
+    for (const int n : {0, 1, 7, 15, 16, 17, 100, 515}) {
+      std::vector<float> x(static_cast<std::size_t>(n) + 1), a(x.size(), 1.0f), b(x.size(), 1.0f);
+      for (int i = 0; i <= n; ++i) x[i] = static_cast<float>(i) * 0.25f - 3.0f;
+      axpy_f32_isa(Isa::kScalar, 0.5f, x.data() + 1, a.data() + 1, n);  // misaligned on purpose
+      axpy_f32_isa(isa, 0.5f, x.data() + 1, b.data() + 1, n);
+      EXPECT_EQ(a, b) << isa_name(isa) << " n=" << n;  // one multiply-add per element: exact
+    }
+  }
+}
 
 }  // namespace
 }  // namespace whale
