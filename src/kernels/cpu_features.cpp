@@ -27,7 +27,7 @@ CpuFeatures detect() {
   std::uint64_t xcr0 = osxsave ? read_xcr0() : 0;
   const bool ymm_saved = (xcr0 & 0x6) == 0x6;
   const bool zmm_saved = (xcr0 & 0xe6) == 0xe6;
-  if (__get_cpuid_max(0, nullptr) >= 7) {
+  if (__get_cpuid_max(0, nullptr) >= 7u) {
     __cpuid_count(7, 0, a, b, c, d);
     const bool avx2 = b & (1u << 5);
     const bool avx512f = b & (1u << 16), avx512dq = b & (1u << 17), avx512bw = b & (1u << 30),
@@ -39,7 +39,7 @@ CpuFeatures detect() {
     f.avx512_bf16 = f.avx512 && (a & (1u << 5));
   }
   char brand[49] = {};
-  if (__get_cpuid_max(0x80000000, nullptr) >= 0x80000004) {
+  if (__get_cpuid_max(0x80000000u, nullptr) >= 0x80000004u) {
     for (unsigned i = 0; i < 3; ++i) {
       __get_cpuid(0x80000002 + i, &a, &b, &c, &d);
       std::memcpy(brand + 16 * i, &a, 4);
