@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   whale::cli::register_logits(app);
   whale::cli::register_generate(app);
   whale::cli::register_make_model(app);
+  whale::cli::register_tokenize(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
