@@ -4,12 +4,13 @@
 //
 // Hidden: --bench CHUNKS.jsonl times encoding ({"text"} lines, one thread) and prints one JSON
 // object with the throughput; bench/tokenizer/run.sh uses it.
+#include <fmt/ranges.h>
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <iostream>
-#include <fmt/ranges.h>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -29,10 +30,13 @@ struct Options {
   int bench_passes = 3;
 };
 
-std::string line_name(std::size_t n) { return fmt::format("stdin line {}", n); }
+std::string line_name(std::size_t n) {
+  return fmt::format("stdin line {}", n);
+}
 
 const nlohmann::json& field(const nlohmann::json& line, const char* key, std::size_t n) {
-  if (!line.is_object()) fail("{}: expected a JSON object, got {}", line_name(n), json_type_name(line));
+  if (!line.is_object())
+    fail("{}: expected a JSON object, got {}", line_name(n), json_type_name(line));
   const auto it = line.find(key);
   if (it == line.end()) fail("{}: field \"{}\" is missing", line_name(n), key);
   return *it;
@@ -41,7 +45,8 @@ const nlohmann::json& field(const nlohmann::json& line, const char* key, std::si
 std::string encode_line(const Tokenizer& tok, const Options& opt, const nlohmann::json& line,
                         std::size_t n) {
   const auto& text = field(line, "text", n);
-  if (!text.is_string()) fail("{}: \"text\" is {}, expected a string", line_name(n), json_type_name(text));
+  if (!text.is_string())
+    fail("{}: \"text\" is {}, expected a string", line_name(n), json_type_name(text));
   const auto ids = tok.encode(text.get_ref<const std::string&>(), !opt.no_bos);
   return fmt::format("{{\"ids\":[{}]}}\n", fmt::join(ids, ","));
 }
@@ -49,7 +54,8 @@ std::string encode_line(const Tokenizer& tok, const Options& opt, const nlohmann
 std::string decode_line(const Tokenizer& tok, const Options& opt, const nlohmann::json& line,
                         std::size_t n) {
   const auto& list = field(line, "ids", n);
-  if (!list.is_array()) fail("{}: \"ids\" is {}, expected an array of token ids", line_name(n), json_type_name(list));
+  if (!list.is_array())
+    fail("{}: \"ids\" is {}, expected an array of token ids", line_name(n), json_type_name(list));
   std::vector<std::int32_t> ids;
   ids.reserve(list.size());
   for (std::size_t i = 0; i < list.size(); ++i) {
@@ -122,7 +128,8 @@ void register_tokenize(CLI::App& app) {
     for (std::string line; std::getline(std::cin, line);) {
       ++n;
       const nlohmann::json j = parse_json(line, line_name(n));
-      const std::string out = opt->decode ? decode_line(tok, *opt, j, n) : encode_line(tok, *opt, j, n);
+      const std::string out =
+          opt->decode ? decode_line(tok, *opt, j, n) : encode_line(tok, *opt, j, n);
       std::fwrite(out.data(), 1, out.size(), stdout);
     }
     if (std::fflush(stdout) != 0) fail("stdout: write error");

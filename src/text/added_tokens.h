@@ -45,7 +45,7 @@ class AddedTokenMatcher {
 
   struct Node {
     std::vector<std::pair<unsigned char, std::int32_t>> children;  // byte -> node index
-    std::int32_t token = -1;                                        // index in tokens_
+    std::int32_t token = -1;                                       // index in tokens_
   };
   std::vector<Node> trie_{Node{}};
   bool starts_pattern_[256] = {};  // first bytes of the patterns

@@ -202,7 +202,8 @@ void BpeModel::encode_word_uncached(std::string_view word, std::vector<std::int3
 }
 
 void BpeModel::encode_word(std::string_view word, std::vector<std::int32_t>& out) const {
-  if (options_.byte_level && word.size() == 1 && byte_ids_[static_cast<unsigned char>(word[0])] >= 0) {
+  if (options_.byte_level && word.size() == 1 &&
+      byte_ids_[static_cast<unsigned char>(word[0])] >= 0) {
     out.push_back(byte_ids_[static_cast<unsigned char>(word[0])]);
     return;
   }

@@ -33,7 +33,9 @@ const Tables& tables() {
 
 }  // namespace
 
-char32_t byte_level_code_point(std::uint8_t byte) { return tables().to_code_point[byte]; }
+char32_t byte_level_code_point(std::uint8_t byte) {
+  return tables().to_code_point[byte];
+}
 
 int byte_level_byte(char32_t code_point) {
   return code_point < tables().to_byte.size() ? tables().to_byte[code_point] : -1;

@@ -20,9 +20,9 @@ void PreTokenizer::set_byte_level(bool add_prefix_space, bool use_regex) {
   add_prefix_space_ = add_prefix_space;
   byte_level_regex_.clear();
   if (use_regex)
-    byte_level_regex_.push_back(SplitStep{
-        Regex(kByteLevelPattern, Regex::Syntax::oniguruma, "ByteLevel pre-tokenizer"),
-        SplitBehavior::isolated, false});
+    byte_level_regex_.push_back(
+        SplitStep{Regex(kByteLevelPattern, Regex::Syntax::oniguruma, "ByteLevel pre-tokenizer"),
+                  SplitBehavior::isolated, false});
 }
 
 void PreTokenizer::split_one(const SplitStep& step, std::string_view piece,
@@ -115,7 +115,8 @@ void PreTokenizer::split(std::string_view text, PreTokenizerScratch& scratch,
     }
   }
   if (!byte_level_regex_.empty()) {
-    for (const std::string_view piece : current) split_one(byte_level_regex_[0], piece, scratch, words);
+    for (const std::string_view piece : current)
+      split_one(byte_level_regex_[0], piece, scratch, words);
   } else {
     words.insert(words.end(), current.begin(), current.end());
   }

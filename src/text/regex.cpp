@@ -34,7 +34,8 @@ std::string translate_oniguruma(std::string_view pattern) {
 
 std::string pcre2_message(int code) {
   PCRE2_UCHAR buffer[256];
-  if (pcre2_get_error_message(code, buffer, sizeof buffer) < 0) return "error " + std::to_string(code);
+  if (pcre2_get_error_message(code, buffer, sizeof buffer) < 0)
+    return "error " + std::to_string(code);
   return reinterpret_cast<const char*>(buffer);
 }
 
@@ -57,8 +58,8 @@ RegexScratch::~RegexScratch() {
 
 Regex::Regex(std::string_view pattern, Syntax syntax, const std::string& where)
     : pattern_(pattern) {
-  const std::string compiled = syntax == Syntax::oniguruma ? translate_oniguruma(pattern)
-                                                           : std::string(pattern);
+  const std::string compiled =
+      syntax == Syntax::oniguruma ? translate_oniguruma(pattern) : std::string(pattern);
   const std::uint32_t options =
       syntax == Syntax::literal ? PCRE2_UTF | PCRE2_LITERAL : PCRE2_UTF | PCRE2_UCP;
   int error = 0;
@@ -73,10 +74,13 @@ Regex::Regex(std::string_view pattern, Syntax syntax, const std::string& where)
   jit_ = pcre2_jit_compile(code_, PCRE2_JIT_COMPLETE) == 0;
 }
 
-Regex::~Regex() { pcre2_code_free(code_); }
+Regex::~Regex() {
+  pcre2_code_free(code_);
+}
 
 Regex::Regex(Regex&& other) noexcept
-    : pattern_(std::move(other.pattern_)), code_(std::exchange(other.code_, nullptr)),
+    : pattern_(std::move(other.pattern_)),
+      code_(std::exchange(other.code_, nullptr)),
       jit_(other.jit_) {}
 
 Regex& Regex::operator=(Regex&& other) noexcept {
@@ -93,10 +97,10 @@ bool Regex::find(std::string_view subject, std::size_t start, RegexScratch& scra
                  std::size_t* begin, std::size_t* end) const {
   const auto* s = reinterpret_cast<PCRE2_SPTR>(subject.data());
   // Subjects were validated once, up front, so the per-call UTF check is skipped.
-  const int rc = jit_ ? pcre2_jit_match(code_, s, subject.size(), start, 0, scratch.data_,
-                                        scratch.context_)
-                      : pcre2_match(code_, s, subject.size(), start, PCRE2_NO_UTF_CHECK,
-                                    scratch.data_, scratch.context_);
+  const int rc =
+      jit_ ? pcre2_jit_match(code_, s, subject.size(), start, 0, scratch.data_, scratch.context_)
+           : pcre2_match(code_, s, subject.size(), start, PCRE2_NO_UTF_CHECK, scratch.data_,
+                         scratch.context_);
   if (rc == PCRE2_ERROR_NOMATCH) return false;
   if (rc < 0) fail("regex \"{}\": matching failed: {}", pattern_, pcre2_message(rc));
   const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(scratch.data_);

@@ -49,8 +49,8 @@ class Regex {
   // The first match in `subject` that starts at or after `start` (a character boundary):
   // sets [*begin, *end) and returns true. `subject` must be valid UTF-8; look-around sees
   // only `subject`.
-  bool find(std::string_view subject, std::size_t start, RegexScratch& scratch,
-            std::size_t* begin, std::size_t* end) const;
+  bool find(std::string_view subject, std::size_t start, RegexScratch& scratch, std::size_t* begin,
+            std::size_t* end) const;
 
   // Calls on_match(begin, end) for each match from left to right, as Oniguruma's search
   // loop does: after an empty match the search resumes one character further on.

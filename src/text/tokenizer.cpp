@@ -114,11 +114,21 @@ bool Tokenizer::is_special(std::int32_t id) const {
          (impl_->token_flags[static_cast<std::size_t>(id)] & Impl::kSpecial);
 }
 
-std::size_t Tokenizer::size() const { return impl_->token_text.size(); }
-std::optional<std::int32_t> Tokenizer::bos_id() const { return impl_->bos; }
-std::optional<std::int32_t> Tokenizer::eos_id() const { return impl_->eos; }
-bool Tokenizer::add_bos() const { return impl_->add_bos; }
-bool Tokenizer::add_eos() const { return impl_->add_eos; }
+std::size_t Tokenizer::size() const {
+  return impl_->token_text.size();
+}
+std::optional<std::int32_t> Tokenizer::bos_id() const {
+  return impl_->bos;
+}
+std::optional<std::int32_t> Tokenizer::eos_id() const {
+  return impl_->eos;
+}
+bool Tokenizer::add_bos() const {
+  return impl_->add_bos;
+}
+bool Tokenizer::add_eos() const {
+  return impl_->add_eos;
+}
 
 StreamingDecoder::StreamingDecoder(const Tokenizer& tokenizer, bool skip_special)
     : tokenizer_(&tokenizer), skip_special_(skip_special) {}

@@ -18,7 +18,7 @@ struct Tokenizer::Impl {
   std::vector<std::string> token_bytes;   // id -> bytes it decodes to
   std::vector<std::uint8_t> token_flags;  // id -> kHasToken | kSpecial
   static constexpr std::uint8_t kHasToken = 1, kSpecial = 2;
-  TokenIdMap added_ids;                   // added token content -> id
+  TokenIdMap added_ids;  // added token content -> id
 
   AddedTokenMatcher raw_tokens;         // normalized=false, matched in the input
   AddedTokenMatcher normalized_tokens;  // normalized=true, matched after the normalizer

@@ -32,38 +32,44 @@ struct Fields {
   const json& require_object(const json& object, std::string_view key,
                              const std::string& field) const {
     const json& value = require(object, key, field);
-    if (!value.is_object()) fail("{}: {} is {}, expected an object", file, field, json_type_name(value));
+    if (!value.is_object())
+      fail("{}: {} is {}, expected an object", file, field, json_type_name(value));
     return value;
   }
   std::string require_string(const json& object, std::string_view key,
                              const std::string& field) const {
     const json& value = require(object, key, field);
-    if (!value.is_string()) fail("{}: {} is {}, expected a string", file, field, json_type_name(value));
+    if (!value.is_string())
+      fail("{}: {} is {}, expected a string", file, field, json_type_name(value));
     return value.get<std::string>();
   }
   bool get_bool(const json& object, std::string_view key, bool fallback,
                 const std::string& field) const {
     const json* value = find(object, key);
     if (!value) return fallback;
-    if (!value->is_boolean()) fail("{}: {} is {}, expected true or false", file, field, json_type_name(*value));
+    if (!value->is_boolean())
+      fail("{}: {} is {}, expected true or false", file, field, json_type_name(*value));
     return value->get<bool>();
   }
   std::int32_t token_id(const json& value, const std::string& field) const {
     if (!value.is_number_integer() || value.get<std::int64_t>() < 0 ||
         value.get<std::int64_t>() > INT32_MAX)
       fail("{}: {} is {}, expected a token id (an integer 0..2^31-1)", file, field,
-           value.is_number_integer() ? std::to_string(value.get<std::int64_t>()) : json_type_name(value));
+           value.is_number_integer() ? std::to_string(value.get<std::int64_t>())
+                                     : json_type_name(value));
     return value.get<std::int32_t>();
   }
   Regex pattern(const json& object, const std::string& field) const {
     const json& p = require_object(object, "pattern", field + ".pattern");
     if (const json* re = find(p, "Regex")) {
-      if (!re->is_string()) fail("{}: {}.pattern.Regex is {}, expected a string", file, field, json_type_name(*re));
+      if (!re->is_string())
+        fail("{}: {}.pattern.Regex is {}, expected a string", file, field, json_type_name(*re));
       return Regex(re->get<std::string>(), Regex::Syntax::oniguruma,
                    fmt::format("{}: {}.pattern.Regex", file, field));
     }
     if (const json* s = find(p, "String")) {
-      if (!s->is_string()) fail("{}: {}.pattern.String is {}, expected a string", file, field, json_type_name(*s));
+      if (!s->is_string())
+        fail("{}: {}.pattern.String is {}, expected a string", file, field, json_type_name(*s));
       return Regex(s->get<std::string>(), Regex::Syntax::literal,
                    fmt::format("{}: {}.pattern.String", file, field));
     }
@@ -81,7 +87,8 @@ json read_json_utf8(const std::string& path) {
   if (const auto bad = first_invalid_utf8(text))
     fail("{}: not valid UTF-8 at byte {}; tokenizer files are UTF-8 JSON", path, *bad);
   json root = parse_json(text, path);
-  if (!root.is_object()) fail("{}: expected a JSON object at the top level, got {}", path, json_type_name(root));
+  if (!root.is_object())
+    fail("{}: expected a JSON object at the top level, got {}", path, json_type_name(root));
   return root;
 }
 
@@ -90,7 +97,8 @@ void load_normalizer(const Fields& f, const json& j, const std::string& field, N
   const std::string type = f.require_string(j, "type", field + ".type");
   if (type == "Sequence") {
     const json& list = f.require(j, "normalizers", field + ".normalizers");
-    if (!list.is_array()) fail("{}: {}.normalizers is {}, expected an array", f.file, field, json_type_name(list));
+    if (!list.is_array())
+      fail("{}: {}.normalizers is {}, expected an array", f.file, field, json_type_name(list));
     for (std::size_t i = 0; i < list.size(); ++i)
       load_normalizer(f, list[i], fmt::format("{}.normalizers[{}]", field, i), out);
   } else if (type == "Replace") {
@@ -101,31 +109,43 @@ void load_normalizer(const Fields& f, const json& j, const std::string& field, N
     out.add_strip(f.get_bool(j, "strip_left", true, field + ".strip_left"),
                   f.get_bool(j, "strip_right", true, field + ".strip_right"));
   } else {
-    fail("{}: {}.type is \"{}\"; whale supports the normalizers Sequence, Replace, Prepend and "
-         "Strip", f.file, field, type);
+    fail(
+        "{}: {}.type is \"{}\"; whale supports the normalizers Sequence, Replace, Prepend and "
+        "Strip",
+        f.file, field, type);
   }
 }
 
-void load_pre_tokenizer(const Fields& f, const json& j, const std::string& field, PreTokenizer& out) {
+void load_pre_tokenizer(const Fields& f, const json& j, const std::string& field,
+                        PreTokenizer& out) {
   if (!j.is_object()) fail("{}: {} is {}, expected an object", f.file, field, json_type_name(j));
   const std::string type = f.require_string(j, "type", field + ".type");
   if (type != "Sequence" && out.byte_level())
     fail("{}: {}: whale supports ByteLevel only as the last pre-tokenizer", f.file, field);
   if (type == "Sequence") {
     const json& list = f.require(j, "pretokenizers", field + ".pretokenizers");
-    if (!list.is_array()) fail("{}: {}.pretokenizers is {}, expected an array", f.file, field, json_type_name(list));
+    if (!list.is_array())
+      fail("{}: {}.pretokenizers is {}, expected an array", f.file, field, json_type_name(list));
     for (std::size_t i = 0; i < list.size(); ++i)
       load_pre_tokenizer(f, list[i], fmt::format("{}.pretokenizers[{}]", field, i), out);
   } else if (type == "Split") {
     const std::string name = f.require_string(j, "behavior", field + ".behavior");
     SplitBehavior behavior;
-    if (name == "Removed") behavior = SplitBehavior::removed;
-    else if (name == "Isolated") behavior = SplitBehavior::isolated;
-    else if (name == "MergedWithPrevious") behavior = SplitBehavior::merged_with_previous;
-    else if (name == "MergedWithNext") behavior = SplitBehavior::merged_with_next;
-    else if (name == "Contiguous") behavior = SplitBehavior::contiguous;
-    else fail("{}: {}.behavior is \"{}\", expected Removed, Isolated, MergedWithPrevious, "
-              "MergedWithNext or Contiguous", f.file, field, name);
+    if (name == "Removed")
+      behavior = SplitBehavior::removed;
+    else if (name == "Isolated")
+      behavior = SplitBehavior::isolated;
+    else if (name == "MergedWithPrevious")
+      behavior = SplitBehavior::merged_with_previous;
+    else if (name == "MergedWithNext")
+      behavior = SplitBehavior::merged_with_next;
+    else if (name == "Contiguous")
+      behavior = SplitBehavior::contiguous;
+    else
+      fail(
+          "{}: {}.behavior is \"{}\", expected Removed, Isolated, MergedWithPrevious, "
+          "MergedWithNext or Contiguous",
+          f.file, field, name);
     out.add_split(f.pattern(j, field), behavior, f.get_bool(j, "invert", false, field + ".invert"));
   } else if (type == "ByteLevel") {
     // Hugging Face's defaults: add_prefix_space and use_regex are true when absent.
@@ -143,7 +163,8 @@ void check_decoder(const Fields& f, const json& j, const std::string& field) {
   if (type == "Sequence") {
     const json& list = f.require(j, "decoders", field + ".decoders");
     if (!list.is_array() || list.empty())
-      fail("{}: {}.decoders is {}, expected a non-empty array", f.file, field, json_type_name(list));
+      fail("{}: {}.decoders is {}, expected a non-empty array", f.file, field,
+           json_type_name(list));
     for (std::size_t i = 0; i < list.size(); ++i)
       check_decoder(f, list[i], fmt::format("{}.decoders[{}]", field, i));
   } else if (type != "ByteLevel") {
@@ -152,13 +173,13 @@ void check_decoder(const Fields& f, const json& j, const std::string& field) {
 }
 
 BpeModel load_bpe(const Fields& f, const json& model, bool byte_level) {
-  const std::string type = model.contains("type") ? f.require_string(model, "type", "model.type")
-                                                  : std::string("BPE");
-  if (type != "BPE")
-    fail("{}: model.type is \"{}\"; whale supports \"BPE\" models", f.file, type);
+  const std::string type =
+      model.contains("type") ? f.require_string(model, "type", "model.type") : std::string("BPE");
+  if (type != "BPE") fail("{}: model.type is \"{}\"; whale supports \"BPE\" models", f.file, type);
   if (const json* dropout = f.find(model, "dropout");
       dropout && !(dropout->is_number() && dropout->get<double>() == 0.0))
-    fail("{}: model.dropout is set; BPE dropout is for training and whale does not support it", f.file);
+    fail("{}: model.dropout is set; BPE dropout is for training and whale does not support it",
+         f.file);
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
     if (const json* v = f.find(model, key); v && !(v->is_string() && v->get<std::string>().empty()))
       fail("{}: model.{} is set; whale does not support it", f.file, key);
@@ -170,7 +191,8 @@ BpeModel load_bpe(const Fields& f, const json& model, bool byte_level) {
     ids.emplace(token, f.token_id(id, fmt::format("model.vocab[\"{}\"]", token)));
 
   const json& merges = f.require(model, "merges", "model.merges");
-  if (!merges.is_array()) fail("{}: model.merges is {}, expected an array", f.file, json_type_name(merges));
+  if (!merges.is_array())
+    fail("{}: model.merges is {}, expected an array", f.file, json_type_name(merges));
   std::vector<BpeModel::Merge> pairs;
   pairs.reserve(merges.size());
   std::string left, right, joined;
@@ -181,8 +203,8 @@ BpeModel load_bpe(const Fields& f, const json& model, bool byte_level) {
       const std::string& s = m.get_ref<const std::string&>();
       const std::size_t space = s.find(' ');
       if (space == std::string::npos || s.find(' ', space + 1) != std::string::npos)
-        fail("{}: model.merges[{}] is \"{}\", expected two tokens separated by one space",
-             f.file, rank, s);
+        fail("{}: model.merges[{}] is \"{}\", expected two tokens separated by one space", f.file,
+             rank, s);
       left.assign(s, 0, space);
       right.assign(s, space + 1);
     } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
@@ -196,7 +218,9 @@ BpeModel load_bpe(const Fields& f, const json& model, bool byte_level) {
     const auto a = ids.find(left), b = ids.find(right), c = ids.find(joined);
     if (a == ids.end() || b == ids.end() || c == ids.end())
       fail("{}: model.merges[{}]: \"{}\" is not in model.vocab", f.file, rank,
-           a == ids.end() ? left : b == ids.end() ? right : joined);
+           a == ids.end()   ? left
+           : b == ids.end() ? right
+                            : joined);
     pairs.push_back({a->second, b->second, c->second});
   }
 
@@ -216,7 +240,8 @@ BpeModel load_bpe(const Fields& f, const json& model, bool byte_level) {
 
 // bos_token / eos_token: a string, an AddedToken object ({"content": ...}) or null.
 std::optional<std::int32_t> config_token(const Fields& config, const json& root, const char* key,
-                                         const Tokenizer& tokenizer, const std::string& tokenizer_path) {
+                                         const Tokenizer& tokenizer,
+                                         const std::string& tokenizer_path) {
   const json* value = config.find(root, key);
   if (!value) return std::nullopt;
   std::string content;
@@ -242,7 +267,8 @@ Tokenizer Tokenizer::load(const std::string& path) {
   const fs::path json_path = is_folder ? fs::path(path) / "tokenizer.json" : fs::path(path);
   const fs::path config_path = json_path.parent_path() / "tokenizer_config.json";
   if (!fs::exists(json_path, ec))
-    fail("{}: no such file{}", json_path.string(), is_folder ? " (the folder has no tokenizer.json)" : "");
+    fail("{}: no such file{}", json_path.string(),
+         is_folder ? " (the folder has no tokenizer.json)" : "");
 
   auto impl = std::make_unique<Impl>();
   impl->path = json_path.string();
@@ -250,8 +276,10 @@ Tokenizer Tokenizer::load(const std::string& path) {
   const json root = read_json_utf8(impl->path);
 
   // Pre-tokenizer first: whether it ends in ByteLevel decides what the model's words are.
-  if (const json* j = f.find(root, "pre_tokenizer")) load_pre_tokenizer(f, *j, "pre_tokenizer", impl->pre_tokenizer);
-  if (const json* j = f.find(root, "normalizer")) load_normalizer(f, *j, "normalizer", impl->normalizer);
+  if (const json* j = f.find(root, "pre_tokenizer"))
+    load_pre_tokenizer(f, *j, "pre_tokenizer", impl->pre_tokenizer);
+  if (const json* j = f.find(root, "normalizer"))
+    load_normalizer(f, *j, "normalizer", impl->normalizer);
   check_decoder(f, f.require(root, "decoder", "decoder"), "decoder");
 
   const json& model = f.require_object(root, "model", "model");
@@ -260,11 +288,13 @@ Tokenizer Tokenizer::load(const std::string& path) {
 
   std::vector<AddedToken> added;
   if (const json* list = f.find(root, "added_tokens")) {
-    if (!list->is_array()) fail("{}: added_tokens is {}, expected an array", f.file, json_type_name(*list));
+    if (!list->is_array())
+      fail("{}: added_tokens is {}, expected an array", f.file, json_type_name(*list));
     for (std::size_t i = 0; i < list->size(); ++i) {
       const json& t = (*list)[i];
       const std::string field = fmt::format("added_tokens[{}]", i);
-      if (!t.is_object()) fail("{}: {} is {}, expected an object", f.file, field, json_type_name(t));
+      if (!t.is_object())
+        fail("{}: {} is {}, expected an object", f.file, field, json_type_name(t));
       AddedToken token;
       token.id = f.token_id(f.require(t, "id", field + ".id"), field + ".id");
       token.content = f.require_string(t, "content", field + ".content");
@@ -319,8 +349,10 @@ Tokenizer Tokenizer::load(const std::string& path) {
     self.add_eos = config.get_bool(root_config, "add_eos_token", false, "add_eos_token");
     self.bos = config_token(config, root_config, "bos_token", tokenizer, self.path);
     self.eos = config_token(config, root_config, "eos_token", tokenizer, self.path);
-    if (self.add_bos && !self.bos) fail("{}: add_bos_token is true but bos_token is not set", config.file);
-    if (self.add_eos && !self.eos) fail("{}: add_eos_token is true but eos_token is not set", config.file);
+    if (self.add_bos && !self.bos)
+      fail("{}: add_bos_token is true but bos_token is not set", config.file);
+    if (self.add_eos && !self.eos)
+      fail("{}: add_eos_token is true but eos_token is not set", config.file);
   }
   return tokenizer;
 }

@@ -42,14 +42,15 @@ Result tokenize(const std::string& args, const std::string& input) {
 const std::string kTokenizer = std::string(WHALE_ASSETS) + "/tokenizers/deepseek-v3";
 
 TEST(TokenizeCommand, EncodesJsonLinesWithBos) {
-  const Result run = tokenize(kTokenizer, "{\"text\": \"Hello world\"}\n{\"text\": \"中文\"}\n{\"text\": \"\"}\n");
+  const Result run =
+      tokenize(kTokenizer, "{\"text\": \"Hello world\"}\n{\"text\": \"中文\"}\n{\"text\": \"\"}\n");
   EXPECT_EQ(run.status, 0) << run.err;
   EXPECT_EQ(run.out, "{\"ids\":[0,19923,2058]}\n{\"ids\":[0,21134]}\n{\"ids\":[0]}\n");
 }
 
 TEST(TokenizeCommand, NoBosAndATokenizerJsonPath) {
-  const Result run = tokenize(kTokenizer + "/tokenizer.json --no-bos",
-                           "{\"text\": \"<｜User｜>Hello world\"}\n");
+  const Result run =
+      tokenize(kTokenizer + "/tokenizer.json --no-bos", "{\"text\": \"<｜User｜>Hello world\"}\n");
   EXPECT_EQ(run.status, 0) << run.err;
   // tokenizer.json named directly still finds tokenizer_config.json beside it; --no-bos wins.
   EXPECT_EQ(run.out, "{\"ids\":[128803,19923,2058]}\n");
@@ -59,8 +60,9 @@ TEST(TokenizeCommand, DecodesIdsWithAndWithoutSpecialTokens) {
   const std::string input = "{\"ids\": [0, 19923, 2058, 1]}\n{\"ids\": [3128, 246, 240]}\n";
   Result run = tokenize(kTokenizer + " --decode", input);
   EXPECT_EQ(run.status, 0) << run.err;
-  EXPECT_EQ(run.out,
-            "{\"text\":\"<｜begin▁of▁sentence｜>Hello world<｜end▁of▁sentence｜>\"}\n{\"text\":\"𝕏\"}\n");
+  EXPECT_EQ(
+      run.out,
+      "{\"text\":\"<｜begin▁of▁sentence｜>Hello world<｜end▁of▁sentence｜>\"}\n{\"text\":\"𝕏\"}\n");
   run = tokenize(kTokenizer + " --decode --skip-special", input);
   EXPECT_EQ(run.out, "{\"text\":\"Hello world\"}\n{\"text\":\"𝕏\"}\n");
 }

@@ -3,15 +3,15 @@
 // special token ids, streaming decode, and the errors for malformed tokenizer files.
 #include "text/tokenizer.h"
 
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
-#include <unistd.h>
 
 #include "text/regex.h"
 #include "text/utf8.h"
@@ -24,7 +24,8 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 const Tokenizer& deepseek() {
-  static const Tokenizer tok = Tokenizer::load(std::string(WHALE_ASSETS) + "/tokenizers/deepseek-v3");
+  static const Tokenizer tok =
+      Tokenizer::load(std::string(WHALE_ASSETS) + "/tokenizers/deepseek-v3");
   return tok;
 }
 
@@ -38,7 +39,9 @@ std::vector<json> read_cases(const std::string& name) {
   return cases;
 }
 
-std::vector<std::int32_t> ids_of(const json& j) { return j.get<std::vector<std::int32_t>>(); }
+std::vector<std::int32_t> ids_of(const json& j) {
+  return j.get<std::vector<std::int32_t>>();
+}
 
 std::string from_hex(const std::string& hex) {
   std::string out;
@@ -51,7 +54,9 @@ std::string from_hex(const std::string& hex) {
 // reference behaves as Unicode 16.0. A case can only differ for that reason if its text has a
 // character PCRE2 thinks unassigned: such cases are held to the reference only when PCRE2 has
 // Unicode 16 tables, and reported as skipped otherwise.
-bool pcre2_predates_unicode_16() { return std::stoi(Regex::unicode_version()) < 16; }
+bool pcre2_predates_unicode_16() {
+  return std::stoi(Regex::unicode_version()) < 16;
+}
 
 bool has_character_unassigned_in_pcre2(const std::string& text) {
   static const Regex unassigned("\\p{Cn}", Regex::Syntax::oniguruma, "test");
@@ -94,14 +99,16 @@ TEST(Tokenizer, PublicCasesWithUnicode15And16CharactersMatchWithNewPcre2) {
   }
   if (!differing.empty())
     GTEST_SKIP() << differing.size() << " case(s) use characters new in Unicode 15/16, which PCRE2 "
-                 << Regex::unicode_version() << " classes as unassigned: " << fmt::format("{}", fmt::join(differing, ", "));
+                 << Regex::unicode_version()
+                 << " classes as unassigned: " << fmt::format("{}", fmt::join(differing, ", "));
 }
 
 TEST(Tokenizer, EncodeWithSpecialPrependsBos) {
   EXPECT_TRUE(deepseek().add_bos());
   EXPECT_FALSE(deepseek().add_eos());
   for (const json& c : read_cases("cases-public.jsonl")) {
-    if (differs_for_unicode_version(c["text"], deepseek().encode(c["text"].get<std::string>(), false),
+    if (differs_for_unicode_version(c["text"],
+                                    deepseek().encode(c["text"].get<std::string>(), false),
                                     ids_of(c["ids_hf_rust"])))
       continue;
     std::vector<std::int32_t> want = {0};
@@ -130,7 +137,8 @@ TEST(Tokenizer, DecodeCasesMatchHuggingFace) {
   for (const json& c : cases) {
     const auto ids = ids_of(c["ids"]);
     EXPECT_EQ(deepseek().decode(ids, false), c["decoded"].get<std::string>()) << c["note"];
-    EXPECT_EQ(deepseek().decode(ids, true), c["decoded_skip_special"].get<std::string>()) << c["note"];
+    EXPECT_EQ(deepseek().decode(ids, true), c["decoded_skip_special"].get<std::string>())
+        << c["note"];
   }
 }
 
@@ -140,7 +148,8 @@ TEST(Tokenizer, InvalidUtf8IsRejectedOrReplacedByMaximalSubparts) {
   for (const json& c : cases) {
     const std::string bytes = from_hex(c["bytes_hex"]);
     EXPECT_EQ(utf8_lossy(bytes), c["lossy_text"].get<std::string>()) << c["note"];
-    EXPECT_EQ(deepseek().encode_lossy(bytes, false), ids_of(c["ids_hf_rust_of_lossy"])) << c["note"];
+    EXPECT_EQ(deepseek().encode_lossy(bytes, false), ids_of(c["ids_hf_rust_of_lossy"]))
+        << c["note"];
     const auto bad = first_invalid_utf8(bytes);
     ASSERT_TRUE(bad.has_value());
     try {
@@ -203,7 +212,8 @@ TEST(StreamingDecoder, EmitsWholeCharactersOfCjkAndEmojiSplitAcrossTokens) {
   EXPECT_EQ(stream(tok, math_x, false, &pieces), "𝕏");
   EXPECT_EQ(pieces, (std::vector<std::string>{"", "", "𝕏"}));
 
-  for (const std::string text : {"中文分词测试：龘龘龘，𠀀𠀁", "🐳👩‍💻👍🏽🇯🇵 done", "日本語のテキスト"}) {
+  for (const std::string text :
+       {"中文分词测试：龘龘龘，𠀀𠀁", "🐳👩‍💻👍🏽🇯🇵 done", "日本語のテキスト"}) {
     const auto ids = tok.encode(text, false);
     pieces.clear();
     EXPECT_EQ(stream(tok, ids, false, &pieces), text);
@@ -243,7 +253,8 @@ TEST(Tokenizer, EncodeIsTheSameFromManyThreadsAndWithAWarmCache) {
     threads.emplace_back([&, t] {
       for (int pass = 0; pass < 2; ++pass)
         for (std::size_t i = 0; i < texts.size(); ++i)
-          if (deepseek().encode(texts[i], false) != want[i]) ++failures[static_cast<std::size_t>(t)];
+          if (deepseek().encode(texts[i], false) != want[i])
+            ++failures[static_cast<std::size_t>(t)];
     });
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures, std::vector<int>(4, 0));
@@ -252,16 +263,16 @@ TEST(Tokenizer, EncodeIsTheSameFromManyThreadsAndWithAWarmCache) {
 TEST(Tokenizer, LongInputsEncodeAndRoundTrip) {
   // Runs longer than any JIT stack frame or cache entry: whitespace, one long word, digits.
   for (const std::string& text : {std::string(200000, ' '), std::string(100000, 'a'),
-                                 std::string(50000, '7') + "\n\n" + std::string(30000, '\t'),
-                                 std::string(40000, '\n') + "x"}) {
+                                  std::string(50000, '7') + "\n\n" + std::string(30000, '\t'),
+                                  std::string(40000, '\n') + "x"}) {
     const auto ids = deepseek().encode(text, false);
     EXPECT_EQ(deepseek().decode(ids), text);
   }
 }
 
-// ---- malformed tokenizer files -------------------------------------------------------------
+// ---- small tokenizer.json files written by the tests: errors, flags, pre-tokenizer options ----
 
-class MalformedTokenizer : public ::testing::Test {
+class TokenizerFile : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
@@ -276,22 +287,26 @@ class MalformedTokenizer : public ::testing::Test {
     json vocab = json::object();
     int id = 0;
     for (const char* t : {"a", "b", "ab", "Ġ", "Ġab"}) vocab[t] = id++;
-    return json{{"version", "1.0"},
-                {"added_tokens", json::array({json{{"id", 5}, {"content", "<s>"}, {"special", true},
-                                                   {"normalized", false}}})},
-                {"normalizer", nullptr},
-                {"pre_tokenizer",
-                 {{"type", "Sequence"},
-                  {"pretokenizers",
-                   json::array({json{{"type", "Split"},
-                                     {"pattern", {{"Regex", "\\s?\\p{L}+"}}},
-                                     {"behavior", "Isolated"},
-                                     {"invert", false}},
-                                json{{"type", "ByteLevel"}, {"add_prefix_space", false},
-                                     {"use_regex", false}}})}}},
-                {"decoder", {{"type", "ByteLevel"}}},
-                {"model",
-                 {{"type", "BPE"}, {"vocab", vocab}, {"merges", json::array({"a b", json::array({"Ġ", "ab"})})}}}};
+    return json{
+        {"version", "1.0"},
+        {"added_tokens",
+         json::array(
+             {json{{"id", 5}, {"content", "<s>"}, {"special", true}, {"normalized", false}}})},
+        {"normalizer", nullptr},
+        {"pre_tokenizer",
+         {{"type", "Sequence"},
+          {"pretokenizers",
+           json::array(
+               {json{{"type", "Split"},
+                     {"pattern", {{"Regex", "\\s?\\p{L}+"}}},
+                     {"behavior", "Isolated"},
+                     {"invert", false}},
+                json{{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}})}}},
+        {"decoder", {{"type", "ByteLevel"}}},
+        {"model",
+         {{"type", "BPE"},
+          {"vocab", vocab},
+          {"merges", json::array({"a b", json::array({"Ġ", "ab"})})}}}};
   }
 
   std::string write(const std::string& contents) {
@@ -316,41 +331,44 @@ class MalformedTokenizer : public ::testing::Test {
   fs::path dir_;
 };
 
-TEST_F(MalformedTokenizer, MinimalOneLoadsAndEncodes) {
+TEST_F(TokenizerFile, MinimalOneLoadsAndEncodes) {
   const Tokenizer tok = Tokenizer::load(write(minimal().dump()));
   EXPECT_EQ(tok.encode("ab ab<s>", false), (std::vector<std::int32_t>{2, 4, 5}));
   EXPECT_EQ(tok.decode(std::vector<std::int32_t>{2, 4, 5}, true), "ab ab");
   EXPECT_FALSE(tok.bos_id().has_value());  // no tokenizer_config.json beside it
 }
 
-TEST_F(MalformedTokenizer, MissingModelNamesTheField) {
+TEST_F(TokenizerFile, MissingModelNamesTheField) {
   json j = minimal();
   j.erase("model");
   expect_error(j.dump(), {"'model' is missing"});
 }
 
-TEST_F(MalformedTokenizer, UnknownModelTypeNamesTheType) {
+TEST_F(TokenizerFile, UnknownModelTypeNamesTheType) {
   json j = minimal();
   j["model"]["type"] = "WordPiece";
   expect_error(j.dump(), {"model.type", "WordPiece", "BPE"});
 }
 
-TEST_F(MalformedTokenizer, BadRegexNamesTheFieldAndOffset) {
+TEST_F(TokenizerFile, BadRegexNamesTheFieldAndOffset) {
   json j = minimal();
   j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "[a-z";
-  expect_error(j.dump(), {"pre_tokenizer.pretokenizers[0].pattern.Regex", "invalid regex", "offset"});
+  expect_error(j.dump(),
+               {"pre_tokenizer.pretokenizers[0].pattern.Regex", "invalid regex", "offset"});
 }
 
-TEST_F(MalformedTokenizer, NonUtf8FileGivesTheByteOffset) {
+TEST_F(TokenizerFile, NonUtf8FileGivesTheByteOffset) {
   std::string text = minimal().dump();
   const std::size_t at = text.find("\"a b\"") + 1;
   text[at] = '\xFF';
   expect_error(text, {"not valid UTF-8", fmt::format("byte {}", at)});
 }
 
-TEST_F(MalformedTokenizer, MalformedJsonSaysSo) { expect_error("{\"model\": ", {"malformed JSON"}); }
+TEST_F(TokenizerFile, MalformedJsonSaysSo) {
+  expect_error("{\"model\": ", {"malformed JSON"});
+}
 
-TEST_F(MalformedTokenizer, MergeOfUnknownTokenNamesTheMerge) {
+TEST_F(TokenizerFile, MergeOfUnknownTokenNamesTheMerge) {
   json j = minimal();
   j["model"]["merges"].push_back("a zz");
   expect_error(j.dump(), {"model.merges[2]", "zz"});
@@ -358,7 +376,7 @@ TEST_F(MalformedTokenizer, MergeOfUnknownTokenNamesTheMerge) {
   expect_error(j.dump(), {"model.merges[2]", "one space"});
 }
 
-TEST_F(MalformedTokenizer, UnsupportedPiecesAreNamed) {
+TEST_F(TokenizerFile, UnsupportedPiecesAreNamed) {
   json j = minimal();
   j["normalizer"] = {{"type", "NFKC"}};
   expect_error(j.dump(), {"normalizer.type", "NFKC"});
@@ -373,14 +391,16 @@ TEST_F(MalformedTokenizer, UnsupportedPiecesAreNamed) {
   expect_error(j.dump(), {"added_tokens[0].id"});
 }
 
-TEST_F(MalformedTokenizer, ConfigTokenMustExist) {
+TEST_F(TokenizerFile, ConfigTokenMustExist) {
   const std::string path = write(minimal().dump());
-  std::ofstream(dir_ / "tokenizer_config.json") << R"({"add_bos_token": true, "bos_token": {"content": "<bos>"}})";
+  std::ofstream(dir_ / "tokenizer_config.json")
+      << R"({"add_bos_token": true, "bos_token": {"content": "<bos>"}})";
   try {
     Tokenizer::load(dir_.string());
     ADD_FAILURE() << "loaded a config whose bos_token is not a token";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("tokenizer_config.json: bos_token \"<bos>\""), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("tokenizer_config.json: bos_token \"<bos>\""),
+              std::string::npos)
         << e.what();
   }
   std::ofstream(dir_ / "tokenizer_config.json") << R"({"add_bos_token": true, "bos_token": "<s>"})";
@@ -390,10 +410,14 @@ TEST_F(MalformedTokenizer, ConfigTokenMustExist) {
 
 // ---- added-token flags, normalizers and split behaviours on small tokenizers -----------------
 
-TEST_F(MalformedTokenizer, AddedTokenFlagsFollowHuggingFace) {
+TEST_F(TokenizerFile, AddedTokenFlagsFollowHuggingFace) {
   json j = minimal();
   j["added_tokens"] = json::array(
-      {json{{"id", 5}, {"content", "<m>"}, {"lstrip", true}, {"rstrip", true}, {"normalized", false}},
+      {json{{"id", 5},
+            {"content", "<m>"},
+            {"lstrip", true},
+            {"rstrip", true},
+            {"normalized", false}},
        json{{"id", 6}, {"content", "ab"}, {"single_word", true}, {"normalized", false}}});
   const Tokenizer tok = Tokenizer::load(write(j.dump()));
   // lstrip/rstrip take the spaces around <m>; "ab" matches only as a whole word.
@@ -402,16 +426,31 @@ TEST_F(MalformedTokenizer, AddedTokenFlagsFollowHuggingFace) {
   EXPECT_EQ(tok.encode("aab", false), (std::vector<std::int32_t>{0, 2}));
 }
 
-TEST_F(MalformedTokenizer, NormalizerAndSplitBehaviours) {
+TEST_F(TokenizerFile, NormalizerAndSplitBehaviours) {
   json j = minimal();
-  j["normalizer"] = {{"type", "Sequence"},
-                     {"normalizers", json::array({json{{"type", "Replace"}, {"pattern", {{"String", "x"}}}, {"content", "a"}},
-                                                  json{{"type", "Prepend"}, {"prepend", "b"}}})}};
-  j["pre_tokenizer"]["pretokenizers"][0] = {
-      {"type", "Split"}, {"pattern", {{"String", "b"}}}, {"behavior", "Removed"}, {"invert", false}};
+  j["normalizer"] = {
+      {"type", "Sequence"},
+      {"normalizers",
+       json::array({json{{"type", "Replace"}, {"pattern", {{"String", "x"}}}, {"content", "a"}},
+                    json{{"type", "Prepend"}, {"prepend", "b"}}})}};
+  j["pre_tokenizer"]["pretokenizers"][0] = {{"type", "Split"},
+                                            {"pattern", {{"String", "b"}}},
+                                            {"behavior", "Removed"},
+                                            {"invert", false}};
   const Tokenizer tok = Tokenizer::load(write(j.dump()));
   // "xab" -> "bxab" -> "baab" -> split removing "b" -> "aa" -> a, a
   EXPECT_EQ(tok.encode("xab", false), (std::vector<std::int32_t>{0, 0}));
+}
+
+TEST_F(TokenizerFile, ByteLevelPrefixSpaceAndGpt2Regex) {
+  json j = minimal();
+  // GPT-2 style: ByteLevel alone, splitting with its own regex and adding a prefix space.
+  j["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"use_regex", true}};
+  const Tokenizer tok = Tokenizer::load(write(j.dump()));
+  EXPECT_EQ(tok.encode("ab", false), (std::vector<std::int32_t>{4}));  // " ab" -> Ġab
+  EXPECT_EQ(tok.encode("ab ab", false), (std::vector<std::int32_t>{4, 4}));
+  EXPECT_EQ(tok.encode("ab<s>ab", false), (std::vector<std::int32_t>{4, 5, 4}));
+  EXPECT_EQ(tok.decode(std::vector<std::int32_t>{4, 5, 4}), " ab<s> ab");
 }
 
 TEST(Regex, SpaceClassIsUnicodeWhiteSpaceAsInOniguruma) {
