@@ -114,7 +114,7 @@ class ChatLoop {
     if (m_.demo)
       std::printf("%sThis demo model has random weights, so its words are meaningless; for a real "
                   "model: %s%s\n",
-                  style("1;33"), kPullHint, style("0"));
+                  sgr("1;33").c_str(), kPullHint, sgr("0").c_str());
     std::printf("Type a message. /help lists commands; Ctrl-C stops an answer; Ctrl-D exits.\n");
     LineReader reader;
     for (;;) {
@@ -143,17 +143,14 @@ class ChatLoop {
   }
 
  private:
-  const char* style(const char* code) const {
-    if (!color_) return "";
-    thread_local std::string s;
-    s = std::string("\x1b[") + code + "m";
-    return s.c_str();
-  }
+  // An ANSI SGR sequence, or nothing when colour is off. Each call owns its string, so several
+  // can appear in one printf.
+  std::string sgr(const char* code) const { return color_ ? std::string("\x1b[") + code + "m" : ""; }
 
   ReadStatus read_message(LineReader& reader, std::string& text) {
     // A line ending with '\' continues; a line of """ opens and closes a block.
     bool block = false;
-    std::printf("%s>%s ", style("1;36"), style("0"));
+    std::printf("%s> %s", sgr("1;36").c_str(), sgr("0").c_str());
     std::fflush(stdout);
     for (;;) {
       std::string line;
@@ -170,7 +167,7 @@ class ChatLoop {
         if (!block) return ReadStatus::kLine;
         text += "\n";
       }
-      std::printf("%s.%s ", style("2"), style("0"));
+      std::printf("%s.%s ", sgr("2").c_str(), sgr("0").c_str());
       std::fflush(stdout);
     }
   }
@@ -204,8 +201,8 @@ class ChatLoop {
     }
     if (dropped > 0 && interactive)
       std::printf("%s(dropped the %d oldest exchange%s to fit the context of %lld tokens)%s\n",
-                  style("2;33"), dropped, dropped == 1 ? "" : "s",
-                  static_cast<long long>(session_.context()), style("0"));
+                  sgr("2;33").c_str(), dropped, dropped == 1 ? "" : "s",
+                  static_cast<long long>(session_.context()), sgr("0").c_str());
     if (static_cast<std::int64_t>(ids.size()) >= session_.context()) {
       history_.pop_back();
       fail("message: {} tokens do not fit the context of {} tokens", ids.size(), session_.context());
@@ -232,17 +229,17 @@ class ChatLoop {
       }
       if (!piece.reasoning.empty()) {
         if (o_.hide_reasoning) {
-          if (!thinking_note && tty_) std::printf("%s(thinking...)%s", style("2"), style("0"));
+          if (!thinking_note && tty_) std::printf("%s(thinking...)%s", sgr("2").c_str(), sgr("0").c_str());
           thinking_note = true;
         } else {
-          if (!in_reasoning) std::printf("%s", style("2"));
+          if (!in_reasoning) std::printf("%s", sgr("2").c_str());
           in_reasoning = true;
           std::fwrite(piece.reasoning.data(), 1, piece.reasoning.size(), stdout);
         }
       }
       if (!piece.content.empty()) {
         if (in_reasoning) {
-          std::printf("%s\n\n", style("0"));
+          std::printf("%s\n\n", sgr("0").c_str());
           in_reasoning = false;
         }
         if (thinking_note && tty_) std::printf("\r\x1b[K");
@@ -260,7 +257,7 @@ class ChatLoop {
     g_interrupted.store(false);
     const GenerationResult r = generate_text(session_, *m_.tokenizer, g, on_piece, &g_interrupted);
     g_interrupted.store(false);
-    if (in_reasoning) std::printf("%s", style("0"));
+    if (in_reasoning) std::printf("%s", sgr("0").c_str());
     history_.push_back({ChatRole::kAssistant, r.content, r.reasoning, {}, {}, false});
     const SessionStats& st = session_.stats();
     total_tokens_ += static_cast<std::int64_t>(r.tokens.size());
@@ -270,16 +267,16 @@ class ChatLoop {
       std::printf("\n");
       return;
     }
-    if (r.finish == FinishReason::kInterrupted) std::printf("%s [stopped]%s", style("2;33"), style("0"));
+    if (r.finish == FinishReason::kInterrupted) std::printf("%s [stopped]%s", sgr("2;33").c_str(), sgr("0").c_str());
     if (r.finish == FinishReason::kLength || r.finish == FinishReason::kContextFull)
-      std::printf("%s [cut at the token limit]%s", style("2;33"), style("0"));
+      std::printf("%s [cut at the token limit]%s", sgr("2;33").c_str(), sgr("0").c_str());
     const double decode_tps = st.decode_seconds > 0 ? static_cast<double>(st.decoded_tokens) / st.decode_seconds : 0.0;
     const double prompt_tps = st.prompt_seconds > 0 ? static_cast<double>(st.prompt_tokens) / st.prompt_seconds : 0.0;
     std::printf("\n%s[%zu tokens, %.1f tokens/s; prompt %lld new tokens at %.1f tokens/s; context "
                 "%zu/%lld]%s\n",
-                style("2"), r.tokens.size(), decode_tps, static_cast<long long>(st.prompt_tokens),
+                sgr("2").c_str(), r.tokens.size(), decode_tps, static_cast<long long>(st.prompt_tokens),
                 prompt_tps, session_.tokens().size(), static_cast<long long>(session_.context()),
-                style("0"));
+                sgr("0").c_str());
   }
 
   // Returns false to leave.
@@ -365,7 +362,7 @@ class ChatLoop {
         std::printf("unknown command %s; /help lists them\n", name.c_str());
       }
     } catch (const Error& e) {
-      std::printf("%s%s%s\n", style("31"), e.what(), style("0"));
+      std::printf("%s%s%s\n", sgr("31").c_str(), e.what(), sgr("0").c_str());
     }
     return true;
   }

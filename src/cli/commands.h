@@ -14,6 +14,7 @@ void register_generate(CLI::App& app);
 void register_make_model(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_prompt(CLI::App& app);
+void register_chat(CLI::App& app);
 void register_tokenize(CLI::App& app);
 
 // "0,5,7" -> {0, 5, 7}; throws whale::Error naming `option` on malformed input.

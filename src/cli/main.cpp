@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   whale::cli::register_make_model(app);
   whale::cli::register_bench(app);
   whale::cli::register_prompt(app);
+  whale::cli::register_chat(app);
   whale::cli::register_tokenize(app);
   try {
     app.parse(argc, argv);

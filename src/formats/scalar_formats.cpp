@@ -1,5 +1,6 @@
 #include "formats/scalar_formats.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace whale {
@@ -62,23 +63,20 @@ const std::array<float, 256>& fp8_e4m3_table() {
 }
 
 std::uint8_t f32_to_fp8_e4m3(float f) {
-  if (std::isnan(f)) return 0x7f;
-  const std::uint8_t sign = std::signbit(f) ? 0x80 : 0x00;
-  const float a = std::fabs(f);
-  if (a >= 448.0f) return sign | 0x7e;
-  // Search the 127 non-negative finite codes (0x00..0x7e), which increase with the code.
-  const auto& table = fp8_e4m3_table();
-  int lo = 0, hi = 0x7e;
-  while (hi - lo > 1) {
-    const int mid = (lo + hi) / 2;
-    (table[mid] <= a ? lo : hi) = mid;
+  const std::uint32_t u = std::bit_cast<std::uint32_t>(f);
+  const std::uint8_t sign = static_cast<std::uint8_t>((u >> 24) & 0x80u);
+  const std::uint32_t a = u & 0x7fffffffu;
+  if (a > 0x7f800000u) return 0x7f;          // NaN
+  if (a >= 0x43e00000u) return sign | 0x7e;  // >= 448 (and infinity) saturate
+  if (a < 0x3c800000u) {                     // below 2^-6: subnormal codes, multiples of 2^-9
+    const float q = std::nearbyint(std::bit_cast<float>(a) * 512.0f);  // 0..8, ties to even
+    return sign | static_cast<std::uint8_t>(q);
   }
-  const float dlo = a - table[lo], dhi = table[hi] - a;
-  int code;
-  if (dlo < dhi) code = lo;
-  else if (dhi < dlo) code = hi;
-  else code = (lo % 2 == 0) ? lo : hi;  // tie: even mantissa
-  return sign | static_cast<std::uint8_t>(code);
+  // Normal: keep 3 of the 23 mantissa bits, rounding to nearest even; a carry moves into the
+  // exponent. Rebias the exponent from 127 to 7.
+  const std::uint32_t rounded = a + 0x7ffffu + ((a >> 20) & 1u);
+  const std::uint32_t code = (rounded >> 20) - ((127u - 7u) << 3);
+  return sign | static_cast<std::uint8_t>(std::min<std::uint32_t>(code, 0x7e));
 }
 
 }  // namespace whale

@@ -368,7 +368,7 @@ nlohmann::json deepseek_config_to_json(const DeepSeekConfig& c) {
   j["topk_method"] = c.topk_method == TopkMethod::kGreedy               ? "greedy"
                      : c.topk_method == TopkMethod::kGroupLimitedGreedy ? "group_limited_greedy"
                                                                          : "noaux_tc";
-  j["torch_dtype"] = "bfloat16";
+  j["torch_dtype"] = c.torch_dtype.empty() ? "bfloat16" : c.torch_dtype;
   j["transformers_version"] = "4.46.3";
   j["use_cache"] = true;
   j["v_head_dim"] = c.v_head_dim;

@@ -27,6 +27,14 @@ nlohmann::json read_json_file(const std::string& path) {
   return parse_json(buffer.str(), path);
 }
 
+void write_json_file(const std::string& path, const nlohmann::json& value) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) fail("{}: cannot create the file", path);
+  out << value.dump(2) << "\n";
+  out.close();
+  if (!out) fail("{}: write error", path);
+}
+
 std::string json_type_name(const nlohmann::json& value) {
   switch (value.type()) {
     case nlohmann::json::value_t::null: return "null";
