@@ -12,6 +12,8 @@ void register_inspect(CLI::App& app);
 void register_logits(CLI::App& app);
 void register_generate(CLI::App& app);
 void register_make_model(CLI::App& app);
+void register_pull(CLI::App& app);
+void register_list(CLI::App& app);
 
 // "0,5,7" -> {0, 5, 7}; throws whale::Error naming `option` on malformed input.
 std::vector<std::int32_t> parse_id_list(const std::string& text, const std::string& option);

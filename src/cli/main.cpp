@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   whale::cli::register_logits(app);
   whale::cli::register_generate(app);
   whale::cli::register_make_model(app);
+  whale::cli::register_pull(app);
+  whale::cli::register_list(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
