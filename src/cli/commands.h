@@ -16,6 +16,8 @@ void register_bench(CLI::App& app);
 void register_prompt(CLI::App& app);
 void register_chat(CLI::App& app);
 void register_tokenize(CLI::App& app);
+void register_pull(CLI::App& app);
+void register_list(CLI::App& app);
 
 // "0,5,7" -> {0, 5, 7}; throws whale::Error naming `option` on malformed input.
 std::vector<std::int32_t> parse_id_list(const std::string& text, const std::string& option);

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   whale::cli::register_prompt(app);
   whale::cli::register_chat(app);
   whale::cli::register_tokenize(app);
+  whale::cli::register_pull(app);
+  whale::cli::register_list(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "assets/embedded.h"
+#include "hub/local_models.h"
 #include "model/load.h"
 #include "model/random_checkpoint.h"
 #include "util/error.h"
@@ -18,11 +19,7 @@ namespace whale::cli {
 
 namespace fs = std::filesystem;
 
-std::string models_dir() {
-  if (const char* env = std::getenv("WHALE_MODELS"); env != nullptr && *env != '\0') return env;
-  const char* home = std::getenv("HOME");
-  return std::string(home != nullptr && *home != '\0' ? home : ".") + "/.cache/whale/models";
-}
+std::string models_dir() { return hub::default_models_dir(); }
 
 namespace {
 

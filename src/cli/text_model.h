@@ -26,7 +26,8 @@ struct TextModel {
   bool demo = false;
 };
 
-// The folder whale keeps models in: $WHALE_MODELS, else ~/.cache/whale/models.
+// The folder whale keeps models in (hub/local_models.h: --models-dir aside, $WHALE_MODELS, else
+// ${XDG_CACHE_HOME:-~/.cache}/whale/models).
 std::string models_dir();
 
 // Makes the demo model in models_dir()/whale-demo unless it is already complete; returns its path.
