@@ -126,6 +126,11 @@ void matmul_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t row
 void matmul(const WeightMatrix& w, const float* x, std::int64_t n_tokens, float* y,
             ThreadPool& pool) {
   check_computable(w);
+  // Small products run on the calling thread: waking workers would cost more than the work.
+  if (w.rows * w.cols * n_tokens < (1 << 16)) {
+    matmul_rows(w, 0, w.rows, x, n_tokens, y, w.rows);
+    return;
+  }
   // Chunks are whole multiples of 16 rows (SIMD row groups and FP8 block rows stay together),
   // about eight per thread so that uneven progress balances out.
   const std::int64_t grain = std::max<std::int64_t>(16, (w.rows / (pool.size() * 8)) / 16 * 16);

@@ -73,36 +73,57 @@ std::int32_t Sampler::sample(std::span<const float> logits,
                      by_logit);
     candidates_.resize(static_cast<std::size_t>(params_.top_k));
   }
-  std::sort(candidates_.begin(), candidates_.end(), by_logit);
-
-  // Tempered probabilities (unnormalised), then top-p and min-p cuts.
-  std::vector<double> p(candidates_.size());
+  // Tempered, unnormalised probabilities; top-p measures mass against all candidates.
+  const auto weight = [&](std::int32_t v) { return std::exp((work_[v] - work_[best]) * inv_t); };
   double total = 0.0;
-  for (std::size_t i = 0; i < candidates_.size(); ++i) {
-    p[i] = std::exp((work_[candidates_[i]] - work_[best]) * inv_t);
-    total += p[i];
-  }
+  for (const std::int32_t v : candidates_) total += weight(v);
+
+  // Keep the best tokens: by top-p (the smallest prefix holding top_p of the mass) and by min-p
+  // (p >= min_p * p(best)). Both cut a prefix of the sorted candidates, so only a prefix needs
+  // sorting: grow it until it holds the nucleus.
   std::size_t keep = candidates_.size();
-  if (params_.top_p < 1.0) {
-    double cumulative = 0.0;
-    for (std::size_t i = 0; i < candidates_.size(); ++i) {
-      cumulative += p[i] / total;
-      if (cumulative >= params_.top_p) {
-        keep = i + 1;
+  if (params_.top_p < 1.0 || params_.min_p > 0.0) {
+    std::size_t k = std::min<std::size_t>(candidates_.size(), 1024);
+    for (;;) {
+      if (k < candidates_.size())
+        std::nth_element(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(k),
+                         candidates_.end(), by_logit);
+      std::sort(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(k), by_logit);
+      double cumulative = 0.0;
+      std::size_t nucleus = k + 1;  // not found within the prefix
+      if (params_.top_p < 1.0) {
+        for (std::size_t i = 0; i < k; ++i) {
+          cumulative += weight(candidates_[i]);
+          if (cumulative >= params_.top_p * total) {
+            nucleus = i + 1;
+            break;
+          }
+        }
+      }
+      std::size_t by_min_p = k + 1;
+      if (params_.min_p > 0.0) {
+        std::size_t i = 1;
+        while (i < k && weight(candidates_[i]) >= params_.min_p) ++i;  // weight(best) == 1
+        if (i < k) by_min_p = i;
+      }
+      const std::size_t cut = std::min(nucleus, by_min_p);
+      if (cut <= k) {
+        keep = cut;
         break;
       }
+      if (params_.top_p >= 1.0 && params_.min_p > 0.0 && k == candidates_.size()) break;
+      if (k == candidates_.size()) {
+        keep = k;
+        break;
+      }
+      k = std::min(candidates_.size(), k * 4);
     }
   }
-  if (params_.min_p > 0.0) {
-    std::size_t i = 1;
-    while (i < keep && p[i] >= params_.min_p * p[0]) ++i;  // p[0] is the best token
-    keep = i;
-  }
   double kept_total = 0.0;
-  for (std::size_t i = 0; i < keep; ++i) kept_total += p[i];
+  for (std::size_t i = 0; i < keep; ++i) kept_total += weight(candidates_[i]);
   double r = uniform() * kept_total;
   for (std::size_t i = 0; i < keep; ++i) {
-    r -= p[i];
+    r -= weight(candidates_[i]);
     if (r < 0.0) return candidates_[i];
   }
   return candidates_[keep - 1];

@@ -41,14 +41,14 @@ void ThreadPool::run_chunks(int thread_index) {
 
 void ThreadPool::worker_loop(int index) {
   std::uint64_t seen = 0;
-  constexpr auto kSpin = std::chrono::microseconds(2000);
+  constexpr auto kSpin = std::chrono::microseconds(50);
   for (;;) {
     // Spin first (cheap wake-up while jobs arrive back to back), then sleep.
     auto spin_start = std::chrono::steady_clock::now();
     int polls = 0;
     while (generation_.load() == seen) {
       _mm_pause();
-      if (++polls % 1024 == 0 && std::chrono::steady_clock::now() - spin_start > kSpin) {
+      if (++polls % 64 == 0 && std::chrono::steady_clock::now() - spin_start > kSpin) {
         std::unique_lock lock(mutex_);
         // seq_cst on sleeping_ and generation_ (here and in parallel_for): either the producer
         // sees this thread asleep and notifies, or this thread sees the new generation.
