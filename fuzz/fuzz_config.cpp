@@ -20,8 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                    c.num_attention_heads * c.qk_head_dim() +
                                    c.n_shared_experts * c.moe_intermediate_size;
     if (c.quantization)  // the FP8 scale grid of the widest weight, [nh*dq, H]
-      widths = widths + (c.num_attention_heads * c.qk_head_dim() + c.quantization->block_rows - 1) /
-                            c.quantization->block_rows +
+      widths = widths +
+               (c.num_attention_heads * c.qk_head_dim() + c.quantization->block_rows - 1) /
+                   c.quantization->block_rows +
                (c.hidden_size + c.quantization->block_cols - 1) / c.quantization->block_cols;
     for (std::int64_t i = 0; i < c.num_hidden_layers && i < 4; ++i) (void)c.is_moe_layer(i);
     (void)sink;

@@ -213,7 +213,8 @@ DeepSeekConfig parse_deepseek_config(const nlohmann::json& json, const std::stri
     fail("{}: field 'hidden_act' is '{}', but DeepSeek models use 'silu'", file, c.hidden_act);
   c.rms_norm_eps = r.number("rms_norm_eps", 1e-6);
   if (c.rms_norm_eps <= 0) fail("{}: field 'rms_norm_eps' must be positive", file);
-  c.max_position_embeddings = r.integer("max_position_embeddings", d->max_position_embeddings, 1, kMaxPosition);
+  c.max_position_embeddings =
+      r.integer("max_position_embeddings", d->max_position_embeddings, 1, kMaxPosition);
   c.rope_theta = r.number("rope_theta", 10000.0);
   if (c.rope_theta <= 1.0) fail("{}: field 'rope_theta' must be greater than 1", file);
   c.attention_bias = r.boolean("attention_bias", false);
@@ -273,7 +274,8 @@ DeepSeekConfig parse_deepseek_config(const nlohmann::json& json, const std::stri
     YarnScaling s;
     s.factor = y.number("factor", 1.0);
     if (s.factor <= 0) fail("{}: field 'rope_scaling.factor' must be positive", file);
-    s.original_max_position_embeddings = y.integer("original_max_position_embeddings", 4096, 1, kMaxPosition);
+    s.original_max_position_embeddings =
+        y.integer("original_max_position_embeddings", 4096, 1, kMaxPosition);
     s.beta_fast = y.number("beta_fast", 32.0);
     s.beta_slow = y.number("beta_slow", 1.0);
     if (s.beta_fast <= 0 || s.beta_slow <= 0)
