@@ -66,8 +66,8 @@ TEST(Dot, EmptyVectorsGiveZeroOnEveryIsa) {
 
 TEST(Dot, ExactOnSmallIntegers) {
   // Integer products and sums below 2^24 are exact in float32 in any order.
-  std::vector<float> a(1000), b(1000);
-  for (int i = 0; i < 1000; ++i) {
+  std::vector<float> a(1100), b(1100);  // longer than every length in kLengths
+  for (int i = 0; i < 1100; ++i) {
     a[i] = static_cast<float>(i % 7 - 3);
     b[i] = static_cast<float>(i % 5 - 2);
   }
