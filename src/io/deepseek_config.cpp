@@ -44,6 +44,9 @@ namespace {
 // them, which the loader forms before any tensor is checked (nh * dq, rows + block - 1), then
 // stay far inside int64.
 constexpr std::int64_t kMaxDimension = std::int64_t{1} << 24;
+// Layers and experts (largest release values: 61 + 1 MTP, 256): the loader sizes per-layer and
+// per-expert tables from these before it can check that the tensors exist.
+constexpr std::int64_t kMaxCount = std::int64_t{1} << 16;
 // Token ids are int32 (BatchToken::id); context lengths get the same bound.
 constexpr std::int64_t kMaxPosition = std::numeric_limits<std::int32_t>::max();
 
@@ -187,8 +190,8 @@ DeepSeekConfig parse_deepseek_config(const nlohmann::json& json, const std::stri
   c.hidden_size = r.integer("hidden_size", d->hidden_size, 1);
   c.intermediate_size = r.integer("intermediate_size", d->intermediate_size, 1);
   c.moe_intermediate_size = r.integer("moe_intermediate_size", d->moe_intermediate_size, 1);
-  c.num_hidden_layers = r.integer("num_hidden_layers", d->num_hidden_layers, 1);
-  c.num_nextn_predict_layers = r.integer("num_nextn_predict_layers", d->num_nextn_predict_layers);
+  c.num_hidden_layers = r.integer("num_hidden_layers", d->num_hidden_layers, 1, kMaxCount);
+  c.num_nextn_predict_layers = r.integer("num_nextn_predict_layers", d->num_nextn_predict_layers, 0, kMaxCount);
   c.num_attention_heads = r.integer("num_attention_heads", d->num_attention_heads, 1);
   c.num_key_value_heads =
       r.optional_integer("num_key_value_heads", c.num_attention_heads, 1).value_or(c.num_attention_heads);
@@ -200,7 +203,7 @@ DeepSeekConfig parse_deepseek_config(const nlohmann::json& json, const std::stri
   if (c.qk_rope_head_dim % 2 != 0)
     fail("{}: field 'qk_rope_head_dim' must be even (RoPE rotates pairs), got {}", file,
          c.qk_rope_head_dim);
-  c.n_routed_experts = r.optional_integer("n_routed_experts", d->n_routed_experts, 1);
+  c.n_routed_experts = r.optional_integer("n_routed_experts", d->n_routed_experts, 1, kMaxCount);
   c.n_shared_experts = r.optional_integer("n_shared_experts", d->n_shared_experts, 0).value_or(0);
   c.num_experts_per_tok =
       r.optional_integer("num_experts_per_tok", d->num_experts_per_tok, 1).value_or(0);

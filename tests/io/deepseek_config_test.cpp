@@ -323,6 +323,13 @@ TEST(DeepSeekConfig, RejectsSizesThatWouldOverflowTheLoadersArithmetic) {
   EXPECT_WHALE_ERROR(parse(R"({"model_type": "deepseek_v3", "quantization_config":
                              {"quant_method": "fp8", "weight_block_size": [9223372036854775807, 128]}})"),
                      "'quantization_config.weight_block_size'");
+  // Layer and expert counts size tables before any tensor is checked: a smaller bound.
+  EXPECT_WHALE_ERROR(parse(R"({"model_type": "deepseek_v3", "n_routed_experts": 16777216})"),
+                     "'n_routed_experts'", "at most 65536");
+  EXPECT_WHALE_ERROR(parse(R"({"model_type": "deepseek_v3", "num_nextn_predict_layers": 100000})"),
+                     "'num_nextn_predict_layers'", "at most 65536");
+  EXPECT_WHALE_ERROR(parse(R"({"model_type": "deepseek_v3", "num_hidden_layers": 100000})"),
+                     "'num_hidden_layers'", "at most 65536");
   EXPECT_WHALE_ERROR(parse(R"({"model_type": "deepseek_v3", "max_position_embeddings": 1e12})"),
                      "'max_position_embeddings'", "at most");
   EXPECT_EQ(parse(R"({"model_type": "deepseek_v3", "max_position_embeddings": 1048576})")
