@@ -191,7 +191,8 @@ DeepSeekConfig parse_deepseek_config(const nlohmann::json& json, const std::stri
   c.intermediate_size = r.integer("intermediate_size", d->intermediate_size, 1);
   c.moe_intermediate_size = r.integer("moe_intermediate_size", d->moe_intermediate_size, 1);
   c.num_hidden_layers = r.integer("num_hidden_layers", d->num_hidden_layers, 1, kMaxCount);
-  c.num_nextn_predict_layers = r.integer("num_nextn_predict_layers", d->num_nextn_predict_layers, 0, kMaxCount);
+  c.num_nextn_predict_layers =
+      r.integer("num_nextn_predict_layers", d->num_nextn_predict_layers, 0, kMaxCount);
   c.num_attention_heads = r.integer("num_attention_heads", d->num_attention_heads, 1);
   c.num_key_value_heads =
       r.optional_integer("num_key_value_heads", c.num_attention_heads, 1).value_or(c.num_attention_heads);

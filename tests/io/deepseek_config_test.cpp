@@ -258,7 +258,8 @@ TEST(DeepSeekConfig, UnknownKeysAreIgnored) {
 
 TEST(DeepSeekConfig, Ue8m0ScaleFormatIsKept) {
   const DeepSeekConfig c = parse(R"({"model_type": "deepseek_v3", "quantization_config":
-      {"quant_method": "fp8", "fmt": "e4m3", "scale_fmt": "ue8m0", "weight_block_size": [64, 32]}})");
+      {"quant_method": "fp8", "fmt": "e4m3", "scale_fmt": "ue8m0",
+       "weight_block_size": [64, 32]}})");
   ASSERT_TRUE(c.quantization);
   EXPECT_EQ(c.quantization->scale_fmt, "ue8m0");
   EXPECT_EQ(c.quantization->block_rows, 64);
@@ -284,10 +285,9 @@ TEST(DeepSeekConfig, RejectsUnsupportedValuesByName) {
   EXPECT_WHALE_ERROR(
       parse(R"({"model_type": "deepseek_v3", "quantization_config": {"quant_method": "gptq"}})"),
       "'quantization_config.quant_method'", "'gptq'");
-  EXPECT_WHALE_ERROR(
-      parse(
-          R"({"model_type": "deepseek_v3", "quantization_config": {"quant_method": "fp8", "fmt": "e5m2"}})"),
-      "'quantization_config.fmt'", "'e5m2'");
+  EXPECT_WHALE_ERROR(parse(R"({"model_type": "deepseek_v3",
+                "quantization_config": {"quant_method": "fp8", "fmt": "e5m2"}})"),
+                     "'quantization_config.fmt'", "'e5m2'");
   EXPECT_WHALE_ERROR(parse(R"({"model_type": "deepseek_v3", "quantization_config":
                              {"quant_method": "fp8", "weight_block_size": [128]}})"),
                      "'quantization_config.weight_block_size'");
@@ -321,7 +321,8 @@ TEST(DeepSeekConfig, RejectsSizesThatWouldOverflowTheLoadersArithmetic) {
       parse(R"({"model_type": "deepseek_v2", "qk_nope_head_dim": 18446744073709551615})"),
       "'qk_nope_head_dim'", "at most");
   EXPECT_WHALE_ERROR(parse(R"({"model_type": "deepseek_v3", "quantization_config":
-                             {"quant_method": "fp8", "weight_block_size": [9223372036854775807, 128]}})"),
+                             {"quant_method": "fp8",
+                              "weight_block_size": [9223372036854775807, 128]}})"),
                      "'quantization_config.weight_block_size'");
   // Layer and expert counts size tables before any tensor is checked: a smaller bound.
   EXPECT_WHALE_ERROR(parse(R"({"model_type": "deepseek_v3", "n_routed_experts": 16777216})"),
