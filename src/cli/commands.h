@@ -22,4 +22,8 @@ void register_list(CLI::App& app);
 // "0,5,7" -> {0, 5, 7}; throws whale::Error naming `option` on malformed input.
 std::vector<std::int32_t> parse_id_list(const std::string& text, const std::string& option);
 
+// Throws whale::Error naming `option` and `model` when an id is not below `vocab_size`.
+void check_ids_in_vocabulary(const std::vector<std::int32_t>& ids, std::int64_t vocab_size,
+                             const std::string& option, const std::string& model);
+
 }  // namespace whale::cli

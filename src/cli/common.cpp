@@ -26,4 +26,12 @@ std::vector<std::int32_t> parse_id_list(const std::string& text, const std::stri
   return ids;
 }
 
+void check_ids_in_vocabulary(const std::vector<std::int32_t>& ids, std::int64_t vocab_size,
+                             const std::string& option, const std::string& model) {
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] >= vocab_size)
+      fail("{}: token id {} (item {}) is outside the vocabulary [0, {}) of {}", option, ids[i], i,
+           vocab_size, model);
+}
+
 }  // namespace whale::cli

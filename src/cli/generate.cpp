@@ -86,10 +86,12 @@ void register_generate(CLI::App& app) {
     const auto ids = parse_id_list(opt->ids, "--ids");
     auto model = load_model(opt->model);
     const auto& s = model->summary();
-    const std::int64_t total = static_cast<std::int64_t>(ids.size()) + opt->n;
-    if (total > s.context_length)
+    check_ids_in_vocabulary(ids, s.vocab_size, "--ids", opt->model);
+    // Compared without forming ids + n, which overflows for a huge -n.
+    if (opt->n > s.context_length - static_cast<std::int64_t>(ids.size()))
       fail("--ids/-n: {} prompt ids + {} new tokens exceed the model's context of {} tokens",
            ids.size(), opt->n, s.context_length);
+    const std::int64_t total = static_cast<std::int64_t>(ids.size()) + opt->n;
     ThreadPool pool(opt->threads > 0 ? opt->threads : ThreadPool::default_threads());
     auto cache = model->create_cache(1, total, CacheDType::kF32);
     std::mt19937_64 rng(opt->seed);

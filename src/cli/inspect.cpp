@@ -41,8 +41,9 @@ void register_inspect(CLI::App& app) {
   auto opt = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("inspect", "Describe a model: shape, sizes, memory");
   cmd->add_option("model", opt->model, "Model folder")->required();
+  // Bounded so that bytes-per-token * ctx cannot overflow.
   cmd->add_option("--ctx", opt->ctx, "Context length for the memory estimate (default 4096)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 32));
   cmd->add_flag("--json", opt->json, "Print one JSON object");
   cmd->callback([opt] {
     DeepSeekModel model(opt->model);

@@ -14,7 +14,7 @@ namespace whale::cli {
 void register_logits(CLI::App& app) {
   struct Options {
     std::string model, ids, out, experts_out, cache_dtype = "f32";
-    std::int64_t prefill = -1;
+    std::int64_t prefill = 0;
     int threads = 0;
   };
   auto opt = std::make_shared<Options>();
@@ -27,14 +27,15 @@ void register_logits(CLI::App& app) {
   cmd->add_option("-t,--threads", opt->threads, "Threads (default: all CPUs)");
   cmd->add_option("--cache-dtype", opt->cache_dtype, "Latent cache storage: f32 or bf16")
       ->check(CLI::IsMember({"f32", "bf16"}));
-  cmd->callback([opt] {
+  cmd->callback([opt, cmd] {
     const auto ids = parse_id_list(opt->ids, "--ids");
     const auto n = static_cast<std::int64_t>(ids.size());
-    std::int64_t prefill = opt->prefill < 0 ? n : opt->prefill;
+    const std::int64_t prefill = cmd->count("--prefill") > 0 ? opt->prefill : n;
     if (prefill < 1 || prefill > n)
       fail("--prefill: {} is outside [1, {}] (the number of ids)", prefill, n);
     auto model = load_model(opt->model);
     const auto& s = model->summary();
+    check_ids_in_vocabulary(ids, s.vocab_size, "--ids", opt->model);
     if (n > s.context_length)
       fail("--ids: {} ids exceed the model's context of {} tokens", n, s.context_length);
     ThreadPool pool(opt->threads > 0 ? opt->threads : ThreadPool::default_threads());

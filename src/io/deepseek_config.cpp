@@ -1,6 +1,7 @@
 #include "io/deepseek_config.h"
 
 #include <cmath>
+#include <limits>
 #include <fmt/format.h>
 
 #include "util/error.h"
@@ -39,6 +40,16 @@ std::string DeepSeekConfig::describe_family() const {
 
 namespace {
 
+// Upper bound for sizes and counts (the largest release value is 129280): products of two of
+// them, which the loader forms before any tensor is checked (nh * dq, rows + block - 1), then
+// stay far inside int64.
+constexpr std::int64_t kMaxDimension = std::int64_t{1} << 24;
+// Layers and experts (largest release values: 61 + 1 MTP, 256): the loader sizes per-layer and
+// per-expert tables from these before it can check that the tensors exist.
+constexpr std::int64_t kMaxCount = std::int64_t{1} << 16;
+// Token ids are int32 (BatchToken::id); context lengths get the same bound.
+constexpr std::int64_t kMaxPosition = std::numeric_limits<std::int32_t>::max();
+
 // Reads fields of one JSON object with type checks; errors name file and field path.
 class FieldReader {
  public:
@@ -55,21 +66,23 @@ class FieldReader {
          v.is_null() ? "null" : v.dump());
   }
 
-  // Integer field; absent -> fallback. `min` bounds the accepted value.
-  std::int64_t integer(const char* key, std::int64_t fallback, std::int64_t min = 0) const {
+  // Integer field; absent -> fallback. Values outside [min, max] are rejected.
+  std::int64_t integer(const char* key, std::int64_t fallback, std::int64_t min = 0,
+                       std::int64_t max = kMaxDimension) const {
     const auto* v = find(key);
     if (v == nullptr) return fallback;
-    return checked_integer(key, *v, min);
+    return checked_integer(key, *v, min, max);
   }
 
   // Integer that may be null (or absent -> fallback).
   std::optional<std::int64_t> optional_integer(const char* key,
                                                std::optional<std::int64_t> fallback,
-                                               std::int64_t min = 0) const {
+                                               std::int64_t min = 0,
+                                               std::int64_t max = kMaxDimension) const {
     const auto* v = find(key);
     if (v == nullptr) return fallback;
     if (v->is_null()) return std::nullopt;
-    return checked_integer(key, *v, min);
+    return checked_integer(key, *v, min, max);
   }
 
   double number(const char* key, double fallback) const {
@@ -99,9 +112,15 @@ class FieldReader {
   const std::string& prefix() const { return prefix_; }
 
  private:
-  std::int64_t checked_integer(const char* key, const nlohmann::json& v, std::int64_t min) const {
+  std::int64_t checked_integer(const char* key, const nlohmann::json& v, std::int64_t min,
+                               std::int64_t max) const {
     std::int64_t value;
-    if (v.is_number_integer()) {
+    if (v.is_number_unsigned()) {
+      const auto u = v.get<std::uint64_t>();
+      if (u > static_cast<std::uint64_t>(max))
+        fail("{}: field '{}{}' must be at most {}, got {}", file_, prefix_, key, max, u);
+      value = static_cast<std::int64_t>(u);
+    } else if (v.is_number_integer()) {
       value = v.get<std::int64_t>();
     } else if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>() &&
                std::fabs(v.get<double>()) < 9e15) {
@@ -111,6 +130,8 @@ class FieldReader {
     }
     if (value < min)
       fail("{}: field '{}{}' must be at least {}, got {}", file_, prefix_, key, min, value);
+    if (value > max)
+      fail("{}: field '{}{}' must be at most {}, got {}", file_, prefix_, key, max, value);
     return value;
   }
 
@@ -169,8 +190,9 @@ DeepSeekConfig parse_deepseek_config(const nlohmann::json& json, const std::stri
   c.hidden_size = r.integer("hidden_size", d->hidden_size, 1);
   c.intermediate_size = r.integer("intermediate_size", d->intermediate_size, 1);
   c.moe_intermediate_size = r.integer("moe_intermediate_size", d->moe_intermediate_size, 1);
-  c.num_hidden_layers = r.integer("num_hidden_layers", d->num_hidden_layers, 1);
-  c.num_nextn_predict_layers = r.integer("num_nextn_predict_layers", d->num_nextn_predict_layers);
+  c.num_hidden_layers = r.integer("num_hidden_layers", d->num_hidden_layers, 1, kMaxCount);
+  c.num_nextn_predict_layers =
+      r.integer("num_nextn_predict_layers", d->num_nextn_predict_layers, 0, kMaxCount);
   c.num_attention_heads = r.integer("num_attention_heads", d->num_attention_heads, 1);
   c.num_key_value_heads =
       r.optional_integer("num_key_value_heads", c.num_attention_heads, 1).value_or(c.num_attention_heads);
@@ -182,7 +204,7 @@ DeepSeekConfig parse_deepseek_config(const nlohmann::json& json, const std::stri
   if (c.qk_rope_head_dim % 2 != 0)
     fail("{}: field 'qk_rope_head_dim' must be even (RoPE rotates pairs), got {}", file,
          c.qk_rope_head_dim);
-  c.n_routed_experts = r.optional_integer("n_routed_experts", d->n_routed_experts, 1);
+  c.n_routed_experts = r.optional_integer("n_routed_experts", d->n_routed_experts, 1, kMaxCount);
   c.n_shared_experts = r.optional_integer("n_shared_experts", d->n_shared_experts, 0).value_or(0);
   c.num_experts_per_tok =
       r.optional_integer("num_experts_per_tok", d->num_experts_per_tok, 1).value_or(0);
@@ -195,7 +217,8 @@ DeepSeekConfig parse_deepseek_config(const nlohmann::json& json, const std::stri
     fail("{}: field 'hidden_act' is '{}', but DeepSeek models use 'silu'", file, c.hidden_act);
   c.rms_norm_eps = r.number("rms_norm_eps", 1e-6);
   if (c.rms_norm_eps <= 0) fail("{}: field 'rms_norm_eps' must be positive", file);
-  c.max_position_embeddings = r.integer("max_position_embeddings", d->max_position_embeddings, 1);
+  c.max_position_embeddings =
+      r.integer("max_position_embeddings", d->max_position_embeddings, 1, kMaxPosition);
   c.rope_theta = r.number("rope_theta", 10000.0);
   if (c.rope_theta <= 1.0) fail("{}: field 'rope_theta' must be greater than 1", file);
   c.attention_bias = r.boolean("attention_bias", false);
@@ -204,8 +227,8 @@ DeepSeekConfig parse_deepseek_config(const nlohmann::json& json, const std::stri
          "whale does not run them",
          file);
   c.tie_word_embeddings = r.boolean("tie_word_embeddings", false);
-  c.bos_token_id = r.optional_integer("bos_token_id", d->bos);
-  c.eos_token_id = r.optional_integer("eos_token_id", d->eos);
+  c.bos_token_id = r.optional_integer("bos_token_id", d->bos, 0, kMaxPosition);
+  c.eos_token_id = r.optional_integer("eos_token_id", d->eos, 0, kMaxPosition);
   c.torch_dtype = r.string("torch_dtype", "bfloat16");
 
   const std::string scoring = r.string("scoring_func", d->scoring_func);
@@ -255,7 +278,8 @@ DeepSeekConfig parse_deepseek_config(const nlohmann::json& json, const std::stri
     YarnScaling s;
     s.factor = y.number("factor", 1.0);
     if (s.factor <= 0) fail("{}: field 'rope_scaling.factor' must be positive", file);
-    s.original_max_position_embeddings = y.integer("original_max_position_embeddings", 4096, 1);
+    s.original_max_position_embeddings =
+        y.integer("original_max_position_embeddings", 4096, 1, kMaxPosition);
     s.beta_fast = y.number("beta_fast", 32.0);
     s.beta_slow = y.number("beta_slow", 1.0);
     if (s.beta_fast <= 0 || s.beta_slow <= 0)
@@ -280,9 +304,11 @@ DeepSeekConfig parse_deepseek_config(const nlohmann::json& json, const std::stri
     f.activation_scheme = qr.string("activation_scheme", "dynamic");
     f.scale_fmt = qr.string("scale_fmt", "");
     if (const auto* b = qr.find("weight_block_size")) {
-      if (!b->is_array() || b->size() != 2 || !(*b)[0].is_number_integer() ||
-          !(*b)[1].is_number_integer() || (*b)[0].get<std::int64_t>() < 1 ||
-          (*b)[1].get<std::int64_t>() < 1)
+      const auto block_ok = [](const nlohmann::json& n) {
+        return n.is_number_integer() && n.get<std::int64_t>() >= 1 &&
+               n.get<std::int64_t>() <= kMaxDimension;
+      };
+      if (!b->is_array() || b->size() != 2 || !block_ok((*b)[0]) || !block_ok((*b)[1]))
         qr.wrong("weight_block_size", "two positive integers [rows, cols]", *b);
       f.block_rows = (*b)[0].get<std::int64_t>();
       f.block_cols = (*b)[1].get<std::int64_t>();

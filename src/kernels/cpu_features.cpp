@@ -39,7 +39,8 @@ CpuFeatures detect() {
     f.avx512_bf16 = f.avx512 && (a & (1u << 5));
   }
   char brand[49] = {};
-  if (__get_cpuid_max(0x80000000u, nullptr) >= 0x80000004u) {
+  // GCC's cpuid.h returns unsigned, clang's int: compare as unsigned for both.
+  if (static_cast<unsigned>(__get_cpuid_max(0x80000000, nullptr)) >= 0x80000004u) {
     for (unsigned i = 0; i < 3; ++i) {
       __get_cpuid(0x80000002 + i, &a, &b, &c, &d);
       std::memcpy(brand + 16 * i, &a, 4);

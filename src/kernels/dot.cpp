@@ -5,7 +5,9 @@
 // GCC 12's AVX-512 headers build some reductions from _mm256_undefined_pd(), which
 // -Wuninitialized reports inside the header; the values are never read.
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)  // a GCC-only warning; clang rejects the unknown name under -Werror
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace whale {
 namespace {

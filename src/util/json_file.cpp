@@ -10,7 +10,8 @@ namespace whale {
 nlohmann::json parse_json(std::string_view text, const std::string& what) {
   try {
     return nlohmann::json::parse(text.begin(), text.end());
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
+    // Mostly parse_error; a number too large for a double ("1e999") is an out_of_range (406).
     // nlohmann's message reads "[json.exception.parse_error.101] parse error at line 1, ...".
     std::string message = e.what();
     if (const auto pos = message.find("] "); pos != std::string::npos) message.erase(0, pos + 2);

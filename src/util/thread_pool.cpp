@@ -5,16 +5,31 @@
 #include <algorithm>
 #include <chrono>
 #include <immintrin.h>
+#include <exception>
+
+#include "util/error.h"
 
 namespace whale {
 
 ThreadPool::ThreadPool(int threads) {
   const int workers = std::max(threads, 1) - 1;
-  workers_.reserve(workers);
-  for (int i = 0; i < workers; ++i) workers_.emplace_back([this, i] { worker_loop(i + 1); });
+  try {
+    workers_.reserve(workers);
+    for (int i = 0; i < workers; ++i) workers_.emplace_back([this, i] { worker_loop(i + 1); });
+  } catch (const std::exception& e) {
+    // The destructor does not run for a half-built pool, and destroying a joinable
+    // std::thread terminates the process: stop the workers already started.
+    const std::size_t started = workers_.size() + 1;
+    stop();
+    fail("cannot start {} threads ({} started): {}", threads, started, e.what());
+  }
 }
 
 ThreadPool::~ThreadPool() {
+  stop();
+}
+
+void ThreadPool::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -22,6 +37,7 @@ ThreadPool::~ThreadPool() {
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
+  workers_.clear();
 }
 
 int ThreadPool::default_threads() {

@@ -15,7 +15,8 @@ namespace whale {
 
 class ThreadPool {
  public:
-  // `threads` counts the calling thread: ThreadPool(1) runs everything inline.
+  // `threads` counts the calling thread: ThreadPool(1) runs everything inline. Throws
+  // whale::Error when the system cannot start that many threads.
   explicit ThreadPool(int threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -32,6 +33,7 @@ class ThreadPool {
   static int default_threads();
 
  private:
+  void stop();  // wakes and joins every worker
   void worker_loop(int index);
   void run_chunks(int thread_index);
 

@@ -1,2 +1,99 @@
+// Every dot-product ISA the host runs, held to the scalar twin and to a double-precision sum at
+// awkward lengths and misaligned pointers.
+#include "kernels/dot.h"
+
 #include <gtest/gtest.h>
-TEST(dottestPlaceholder, Builds) { EXPECT_TRUE(true); }
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+namespace whale {
+namespace {
+
+constexpr Isa kAllIsas[] = {Isa::kScalar, Isa::kAvx2, Isa::kAvx512};
+constexpr std::int64_t kLengths[] = {0,  1,  2,  3,  7,  8,  9,   15,  16,   17,
+                                     31, 32, 33, 63, 64, 65, 127, 129, 1000, 1023};
+
+// Float32 accumulation of n products errs by at most about n * 2^-24 * Σ|a_i b_i|; the bound
+// below is that with room to spare for any summation order.
+void expect_close(double got, double want, double magnitude, std::int64_t n,
+                  const std::string& what) {
+  const double bound = (static_cast<double>(n) + 4.0) * 6e-8 * magnitude + 1e-30;
+  EXPECT_LE(std::abs(got - want), bound) << what;
+}
+
+TEST(Dot, EveryHostIsaMatchesScalarAndDoubleAtAwkwardLengthsAndOffsets) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> a(1100), b(1100);
+  for (auto& v : a) v = dist(rng);
+  for (auto& v : b) v = dist(rng);
+  int checked_isas = 0;
+  for (Isa isa : kAllIsas) {
+    if (!isa_supported(isa)) continue;
+    ++checked_isas;
+    for (std::int64_t n : kLengths)
+      for (int offset_a : {0, 1, 3})
+        for (int offset_b : {0, 2, 5}) {
+          const float* pa = a.data() + offset_a;  // misaligned for every vector width
+          const float* pb = b.data() + offset_b;
+          double want = 0.0, magnitude = 0.0;
+          for (std::int64_t i = 0; i < n; ++i) {
+            want += static_cast<double>(pa[i]) * pb[i];
+            magnitude += std::abs(static_cast<double>(pa[i]) * pb[i]);
+          }
+          const std::string what = std::string(isa_name(isa)) + " n=" + std::to_string(n) +
+                                   " offsets " + std::to_string(offset_a) + "," +
+                                   std::to_string(offset_b);
+          const float got = dot_f32_isa(isa, pa, pb, n);
+          const float scalar = dot_f32_isa(Isa::kScalar, pa, pb, n);
+          expect_close(got, want, magnitude, n, what);
+          expect_close(got, scalar, 2 * magnitude, n, what + " vs scalar");
+        }
+  }
+  EXPECT_GE(checked_isas, 1);
+  std::printf("[dot] checked %d ISA(s); active: %s\n", checked_isas, isa_name(active_isa()));
+}
+
+TEST(Dot, EmptyVectorsGiveZeroOnEveryIsa) {
+  const float x = 1.0f;
+  for (Isa isa : kAllIsas)
+    if (isa_supported(isa)) {
+      EXPECT_EQ(dot_f32_isa(isa, &x, &x, 0), 0.0f) << isa_name(isa);
+    }
+}
+
+TEST(Dot, ExactOnSmallIntegers) {
+  // Integer products and sums below 2^24 are exact in float32 in any order.
+  std::vector<float> a(1100), b(1100);  // longer than every length in kLengths
+  for (int i = 0; i < 1100; ++i) {
+    a[i] = static_cast<float>(i % 7 - 3);
+    b[i] = static_cast<float>(i % 5 - 2);
+  }
+  for (Isa isa : kAllIsas) {
+    if (!isa_supported(isa)) continue;
+    for (std::int64_t n : kLengths) {
+      double w = 0;
+      for (std::int64_t i = 0; i < n; ++i) w += a[i] * b[i];
+      EXPECT_EQ(dot_f32_isa(isa, a.data(), b.data(), n), w) << isa_name(isa) << " n=" << n;
+    }
+  }
+}
+
+TEST(Dot, DispatchedEntryIsTheActiveIsa) {
+  std::vector<float> a(77, 0.3f), b(77, -1.7f);
+  for (int i = 0; i < 77; ++i) a[i] += 0.01f * i;
+  EXPECT_EQ(dot_f32(a.data(), b.data(), 77), dot_f32_isa(active_isa(), a.data(), b.data(), 77));
+  EXPECT_TRUE(isa_supported(active_isa()));
+  EXPECT_TRUE(isa_supported(Isa::kScalar));
+}
+
+TEST(Axpy, AddsAScaledVector) {
+  std::vector<float> x = {1, 2, 3, 4, 5}, y = {10, 20, 30, 40, 50};
+  axpy_f32(0.5f, x.data() + 1, y.data() + 1, 3);
+  EXPECT_EQ(y, (std::vector<float>{10, 21, 31.5f, 42, 50}));
+}
+
+}  // namespace
+}  // namespace whale
