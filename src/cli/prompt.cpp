@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "text/chat_format.h"
 #include "text/chat_request.h"
+#include "text/tokenizer.h"
 #include "util/error.h"
 #include "util/json_file.h"
 
@@ -91,6 +92,7 @@ ModelChatTemplate read_model_chat_template(const std::string& model_dir) {
 void register_prompt(CLI::App& app) {
   struct Options {
     std::string model;
+    bool ids = false;
     std::string chat_format;
   };
   auto opt = std::make_shared<Options>();
@@ -99,7 +101,11 @@ void register_prompt(CLI::App& app) {
   cmd->add_option("model", opt->model,
                   "Model folder; its chat template picks the format and gives the BOS text");
   cmd->add_option("--chat-format", opt->chat_format, "Chat format, one of: " + chat_format_names());
+  cmd->add_flag("--ids", opt->ids,
+                "Print the prompt's token ids (comma-separated) instead of its text; needs MODEL");
   cmd->callback([opt] {
+    if (opt->ids && opt->model.empty())
+      fail("--ids: needs a MODEL folder (its tokenizer.json turns the prompt into ids)");
     ModelChatTemplate model;
     if (!opt->model.empty()) model = read_model_chat_template(opt->model);
     ChatFormatId format{};
@@ -124,6 +130,20 @@ void register_prompt(CLI::App& app) {
     }
     const ChatRequest request = parse_chat_request(read_stdin(), "stdin");
     const std::string prompt = render_chat(format, request, model.bos_text);
+    if (opt->ids) {
+      // The rendered text already holds BOS as text; the tokenizer matches it as a token.
+      const Tokenizer tokenizer = Tokenizer::load(opt->model);
+      const std::vector<std::int32_t> ids = tokenizer.encode(prompt, /*add_special=*/false);
+      std::string line;
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (i > 0) line += ',';
+        line += std::to_string(ids[i]);
+      }
+      line += '\n';
+      if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size() || std::fflush(stdout) != 0)
+        fail("stdout: write error");
+      return;
+    }
     if (std::fwrite(prompt.data(), 1, prompt.size(), stdout) != prompt.size() ||
         std::fflush(stdout) != 0)
       fail("stdout: write error");

@@ -100,3 +100,27 @@ TEST(InspectCommandTest, ReportsShapeSizesAndCache) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(PromptCommandTest, IdsAreTheRenderedPromptThroughTheModelsTokenizer) {
+  // A model folder needs only its tokenizer files for `whale prompt`.
+  const auto dir = std::filesystem::temp_directory_path() / "whale_prompt_ids_test";
+  std::filesystem::create_directories(dir);
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
+    std::filesystem::copy_file(std::string(WHALE_ASSETS) + "/tokenizers/deepseek-v3/" + f, dir / f,
+                               std::filesystem::copy_options::overwrite_existing);
+  const auto request = (dir / "request.json").string();
+  std::ofstream(request) << R"({"messages":[{"role":"user","content":"Hi"}]})";
+  const CommandResult r = run("prompt " + dir.string() + " --ids < " + request);
+  ASSERT_EQ(r.status, 0) << r.output;
+  // <｜begin▁of▁sentence｜> <｜User｜> Hi <｜Assistant｜>, ids read from the tokenizer fixture.
+  EXPECT_EQ(r.output.rfind("0,128803,", 0), 0u) << r.output;
+  EXPECT_NE(r.output.find(",128804\n"), std::string::npos) << r.output;
+  const CommandResult no_model = run("prompt --chat-format deepseek-v3 --ids < " + request);
+  EXPECT_NE(no_model.status, 0);
+  EXPECT_NE(no_model.output.find("--ids"), std::string::npos) << no_model.output;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
