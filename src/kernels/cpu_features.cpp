@@ -27,7 +27,7 @@ CpuFeatures detect() {
   std::uint64_t xcr0 = osxsave ? read_xcr0() : 0;
   const bool ymm_saved = (xcr0 & 0x6) == 0x6;
   const bool zmm_saved = (xcr0 & 0xe6) == 0xe6;
-  if (__get_cpuid_max(0, nullptr) >= 7u) {
+  if (static_cast<unsigned>(__get_cpuid_max(0, nullptr)) >= 7u) {
     __cpuid_count(7, 0, a, b, c, d);
     const bool avx2 = b & (1u << 5);
     const bool avx512f = b & (1u << 16), avx512dq = b & (1u << 17), avx512bw = b & (1u << 30),

@@ -4,8 +4,12 @@
 
 #include "kernels/matmul_isa.h"
 
+// GCC 12's AVX-512 headers build some conversions from _mm256_undefined_*(), which its
+// -Wuninitialized reports inside the header; the values are never read.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace whale::isa_avx512 {
 namespace {
