@@ -2,6 +2,8 @@
 // reasoning dimmed (or hidden); history is kept within the context window; Ctrl-C stops an
 // answer, not the program. With stdin not a terminal, the whole input is one message and only
 // the answer is printed.
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -23,10 +25,22 @@ namespace whale::cli {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
+// Self-pipe: the handler writes a byte so that a reader waiting in poll() wakes even when the
+// signal arrived just before it started waiting.
+int g_wake_pipe[2] = {-1, -1};
 
-extern "C" void on_sigint(int) { g_interrupted.store(true); }
+extern "C" void on_sigint(int) {
+  g_interrupted.store(true);
+  if (g_wake_pipe[1] >= 0) {
+    const char byte = 1;
+    [[maybe_unused]] const ssize_t n = ::write(g_wake_pipe[1], &byte, 1);
+  }
+}
 
 void install_sigint_handler() {
+  if (::pipe(g_wake_pipe) == 0) {
+    for (const int fd : g_wake_pipe) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  }
   struct sigaction sa {};
   sa.sa_handler = on_sigint;
   sigemptyset(&sa.sa_mask);
@@ -48,6 +62,17 @@ class LineReader {
         buffer_.erase(0, nl + 1);
         return ReadStatus::kLine;
       }
+      if (g_interrupted.exchange(false)) {
+        drain_wake_pipe();
+        buffer_.clear();
+        return ReadStatus::kInterrupted;
+      }
+      if (g_wake_pipe[0] >= 0) {
+        pollfd fds[2] = {{0, POLLIN, 0}, {g_wake_pipe[0], POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0 && errno != EINTR) return ReadStatus::kEof;
+        if (fds[1].revents & POLLIN) drain_wake_pipe();
+        if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;  // woken by Ctrl-C
+      }
       char chunk[4096];
       const ssize_t n = ::read(0, chunk, sizeof chunk);
       if (n > 0) {
@@ -68,6 +93,12 @@ class LineReader {
   }
 
  private:
+  static void drain_wake_pipe() {
+    char sink[64];
+    while (g_wake_pipe[0] >= 0 && ::read(g_wake_pipe[0], sink, sizeof sink) > 0) {
+    }
+  }
+
   std::string buffer_;
 };
 

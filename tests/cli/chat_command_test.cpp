@@ -122,6 +122,7 @@ TEST(ChatCommandTest, AnswersStopsOnCtrlCAndLeavesOnCtrlD) {
   mark = chat.output().size();
   chat.send("/bogus\n");
   ASSERT_TRUE(chat.wait_for("unknown command", mark, 10000));
+  ASSERT_TRUE(chat.wait_for("> ", chat.output().find("unknown command", mark), 10000));
 
   // Ctrl-C at the prompt does not leave either.
   mark = chat.output().size();
