@@ -3,10 +3,10 @@
 // format unless --raw, and only the answer is printed (--show-reasoning adds the reasoning).
 #include <cmath>
 #include <cstdio>
-#include <random>
 
 #include "cli/commands.h"
 #include "cli/text_model.h"
+#include "runtime/sampler.h"
 #include "runtime/text_generation.h"
 #include "model/load.h"
 #include "util/error.h"
@@ -94,7 +94,7 @@ void register_generate(CLI::App& app) {
     const std::int64_t total = static_cast<std::int64_t>(ids.size()) + opt->n;
     ThreadPool pool(opt->threads > 0 ? opt->threads : ThreadPool::default_threads());
     auto cache = model->create_cache(1, total, CacheDType::kF32);
-    std::mt19937_64 rng(opt->seed);
+    Sampler sampler({.temperature = opt->temperature, .top_p = opt->top_p, .seed = opt->seed});
     ForwardResult result;
     std::vector<BatchToken> batch;
     for (std::size_t i = 0; i < ids.size(); ++i)
@@ -102,19 +102,7 @@ void register_generate(CLI::App& app) {
     std::vector<std::int32_t> generated;
     for (std::int64_t step = 0; step < opt->n; ++step) {
       model->forward(batch, *cache, pool, {}, result);
-      const float* logits = result.logits.data();
-      std::int32_t next = 0;
-      if (opt->temperature <= 0.0) {
-        for (std::int64_t v = 1; v < s.vocab_size; ++v)
-          if (logits[v] > logits[next]) next = static_cast<std::int32_t>(v);
-      } else {
-        std::vector<double> p(static_cast<std::size_t>(s.vocab_size));
-        const float max = *std::max_element(logits, logits + s.vocab_size);
-        for (std::int64_t v = 0; v < s.vocab_size; ++v)
-          p[v] = std::exp((logits[v] - max) / opt->temperature);
-        std::discrete_distribution<std::int32_t> dist(p.begin(), p.end());
-        next = dist(rng);
-      }
+      const std::int32_t next = sampler.sample(result.logits, {});
       generated.push_back(next);
       batch = {{next, 0, static_cast<std::int64_t>(ids.size()) + step, true}};
     }

@@ -514,7 +514,7 @@ void DeepSeekModel::moe(std::int64_t layer, std::span<const BatchToken> batch, T
   matmul(M.router, normed, T, logits, pool);
   std::int32_t* chosen = grow(buf_.chosen, T * k);
   float* chosen_w = grow(buf_.chosen_w, T * k);
-  std::vector<float> scratch(static_cast<std::size_t>(4 * E));
+  const std::span<float> scratch(grow(buf_.route_scratch, 4 * E), static_cast<std::size_t>(4 * E));
   for (std::int64_t i = 0; i < T; ++i)
     route_token(router_, std::span<float>(logits + i * E, E), M.correction_bias, scratch,
                 std::span<std::int32_t>(chosen + i * k, k), std::span<float>(chosen_w + i * k, k));
@@ -528,7 +528,8 @@ void DeepSeekModel::moe(std::int64_t layer, std::span<const BatchToken> batch, T
   std::int32_t* tokens = grow(buf_.expert_tokens, T * k);
   float* token_w = grow(buf_.expert_weights, T * k);
   {
-    std::vector<std::int64_t> fill(offsets, offsets + E);
+    std::int64_t* fill = grow(buf_.expert_fill, E);
+    std::copy_n(offsets, E, fill);
     for (std::int64_t i = 0; i < T; ++i)  // ascending token order within each expert
       for (std::int64_t j = 0; j < k; ++j) {
         const std::int64_t slot = fill[chosen[i * k + j]]++;

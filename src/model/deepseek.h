@@ -109,6 +109,8 @@ class DeepSeekModel final : public Model {
     std::vector<std::int32_t> expert_tokens;  // token slots grouped by expert
     std::vector<float> expert_weights;
     std::vector<std::int64_t> expert_offsets;  // [E + 1]
+    std::vector<std::int64_t> expert_fill;     // [E] next free slot per expert
+    std::vector<float> route_scratch;          // [4 * E] route_token's working space
   } buf_;
 };
 
