@@ -13,7 +13,7 @@
 namespace whale {
 
 std::int64_t WeightMatrix::bytes() const {
-  std::int64_t b = rows * cols * static_cast<std::int64_t>(dtype_size(dtype));
+  std::int64_t b = rows * dtype_row_bytes(dtype, cols);
   if (block_scales != nullptr)
     b += ((rows + block_rows - 1) / block_rows) * ((cols + block_cols - 1) / block_cols) * 4;
   return b;
