@@ -3,6 +3,9 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <algorithm>
+#include <array>
+#include <cstdint>
 #include <utility>
 
 #include "util/error.h"
@@ -39,6 +42,61 @@ std::string pcre2_message(int code) {
   return reinterpret_cast<const char*>(buffer);
 }
 
+struct StandIn {
+  char32_t first, last, stand_in;
+};
+
+constexpr StandIn kStandIns[] = {
+#include "text/unicode_stand_ins.inc"
+};
+static_assert(kStandIns[0].first >= 0x800, "for_each_stand_in looks at 3- and 4-byte characters only");
+
+// The code point of the 3- or 4-byte UTF-8 sequence at s[i] (valid UTF-8 is a precondition).
+char32_t decode_long(std::string_view s, std::size_t i, int length) {
+  const auto b = [&](std::size_t k) { return static_cast<char32_t>(static_cast<unsigned char>(s[i + k])); };
+  if (length == 3) return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
+  return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
+}
+
+void encode_long(char32_t cp, int length, char* out) {
+  if (length == 3) {
+    out[0] = static_cast<char>(0xE0 | (cp >> 12));
+    out[1] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out[2] = static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out[0] = static_cast<char>(0xF0 | (cp >> 18));
+    out[1] = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+const StandIn* stand_in_for(char32_t cp) {
+  if (cp < kStandIns[0].first) return nullptr;
+  const auto* it = std::upper_bound(std::begin(kStandIns), std::end(kStandIns), cp,
+                                    [](char32_t c, const StandIn& s) { return c < s.first; });
+  --it;  // the last range starting at or before cp
+  return cp <= it->last ? it : nullptr;
+}
+
+// Calls on_stand_in(offset, length, stand_in) for each character of `s` that has one. Every
+// table entry is 3 or 4 bytes long in UTF-8 (static_assert above), so shorter ones are skipped.
+template <typename F>
+void for_each_stand_in(std::string_view s, F&& on_stand_in) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto lead = static_cast<unsigned char>(s[i]);
+    if (lead < 0xE0) {
+      ++i;
+      continue;
+    }
+    const int length = lead < 0xF0 ? 3 : 4;
+    if (i + static_cast<std::size_t>(length) > s.size()) break;
+    if (const StandIn* entry = stand_in_for(decode_long(s, i, length)))
+      on_stand_in(i, length, entry->stand_in);
+    i += static_cast<std::size_t>(length);
+  }
+}
+
 }  // namespace
 
 RegexScratch::RegexScratch()
@@ -62,6 +120,7 @@ Regex::Regex(std::string_view pattern, Syntax syntax, const std::string& where)
       syntax == Syntax::oniguruma ? translate_oniguruma(pattern) : std::string(pattern);
   const std::uint32_t options =
       syntax == Syntax::literal ? PCRE2_UTF | PCRE2_LITERAL : PCRE2_UTF | PCRE2_UCP;
+  literal_ = syntax == Syntax::literal;
   int error = 0;
   PCRE2_SIZE error_offset = 0;
   code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(compiled.data()), compiled.size(), options,
@@ -81,7 +140,8 @@ Regex::~Regex() {
 Regex::Regex(Regex&& other) noexcept
     : pattern_(std::move(other.pattern_)),
       code_(std::exchange(other.code_, nullptr)),
-      jit_(other.jit_) {}
+      jit_(other.jit_),
+      literal_(other.literal_) {}
 
 Regex& Regex::operator=(Regex&& other) noexcept {
   if (this != &other) {
@@ -89,12 +149,26 @@ Regex& Regex::operator=(Regex&& other) noexcept {
     pattern_ = std::move(other.pattern_);
     code_ = std::exchange(other.code_, nullptr);
     jit_ = other.jit_;
+    literal_ = other.literal_;
   }
   return *this;
 }
 
-bool Regex::find(std::string_view subject, std::size_t start, RegexScratch& scratch,
-                 std::size_t* begin, std::size_t* end) const {
+std::string_view Regex::prepare(std::string_view subject, RegexScratch& scratch) const {
+  if (literal_ || !uses_stand_ins()) return subject;
+  bool copied = false;
+  for_each_stand_in(subject, [&](std::size_t offset, int length, char32_t stand_in) {
+    if (!copied) {
+      scratch.stand_ins_.assign(subject);
+      copied = true;
+    }
+    encode_long(stand_in, length, scratch.stand_ins_.data() + offset);
+  });
+  return copied ? std::string_view(scratch.stand_ins_) : subject;
+}
+
+bool Regex::find_prepared(std::string_view subject, std::size_t start, RegexScratch& scratch,
+                          std::size_t* begin, std::size_t* end) const {
   const auto* s = reinterpret_cast<PCRE2_SPTR>(subject.data());
   // Subjects were validated once, up front, so the per-call UTF check is skipped.
   const int rc =
@@ -113,6 +187,11 @@ std::size_t Regex::next_character(std::string_view s, std::size_t offset) {
   ++offset;
   while (offset < s.size() && (static_cast<unsigned char>(s[offset]) & 0xC0) == 0x80) ++offset;
   return offset;
+}
+
+bool Regex::uses_stand_ins() {
+  static const bool older = std::stoi(unicode_version()) < 16;
+  return older;
 }
 
 std::string Regex::unicode_version() {

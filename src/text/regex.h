@@ -4,7 +4,11 @@
 // on everything these files use except \s: Oniguruma's \s is Unicode White_Space (it has
 // U+0085, not U+180E), PCRE2's is its own "Perl space" list, so \s and \S are rewritten to
 // \p{White_Space} and \P{White_Space}. Character classes (\p{L}, \p{N}, ...) come from the
-// Unicode tables PCRE2 was built with (see Regex::unicode_version()).
+// Unicode tables PCRE2 was built with (see Regex::unicode_version()), brought up to Unicode 16.0,
+// which the reference tokenizers use: when PCRE2's tables are older, each character whose
+// General_Category differs (almost all assigned since; src/text/unicode_stand_ins.inc) is
+// matched as a stand-in character of its Unicode 16 category and UTF-8 length, so offsets are
+// unchanged and the match is what Unicode 16 tables would give.
 #pragma once
 
 #include <cstddef>
@@ -31,6 +35,7 @@ class RegexScratch {
   pcre2_real_match_data_8* data_ = nullptr;
   pcre2_real_match_context_8* context_ = nullptr;
   pcre2_real_jit_stack_8* jit_stack_ = nullptr;
+  std::string stand_ins_;  // the subject with stand-in characters, when it needs them
 };
 
 class Regex {
@@ -50,16 +55,19 @@ class Regex {
   // sets [*begin, *end) and returns true. `subject` must be valid UTF-8; look-around sees
   // only `subject`.
   bool find(std::string_view subject, std::size_t start, RegexScratch& scratch, std::size_t* begin,
-            std::size_t* end) const;
+            std::size_t* end) const {
+    return find_prepared(prepare(subject, scratch), start, scratch, begin, end);
+  }
 
   // Calls on_match(begin, end) for each match from left to right, as Oniguruma's search
   // loop does: after an empty match the search resumes one character further on.
   template <typename OnMatch>
   void for_each_match(std::string_view subject, RegexScratch& scratch, OnMatch&& on_match) const {
+    const std::string_view prepared = prepare(subject, scratch);
     std::size_t start = 0, begin = 0, end = 0;
-    while (start <= subject.size() && find(subject, start, scratch, &begin, &end)) {
+    while (start <= prepared.size() && find_prepared(prepared, start, scratch, &begin, &end)) {
       on_match(begin, end);
-      start = end > begin ? end : next_character(subject, end);
+      start = end > begin ? end : next_character(prepared, end);
     }
   }
 
@@ -68,12 +76,22 @@ class Regex {
   // The Unicode version of PCRE2's character tables, e.g. "14.0.0".
   static std::string unicode_version();
 
+  // Whether PCRE2's tables predate Unicode 16.0, so that stand-ins are used.
+  static bool uses_stand_ins();
+
  private:
+  // `subject`, or a copy in scratch with stand-ins for characters PCRE2 classes differently
+  // from Unicode 16 (never for literal patterns, which compare bytes).
+  std::string_view prepare(std::string_view subject, RegexScratch& scratch) const;
+  bool find_prepared(std::string_view subject, std::size_t start, RegexScratch& scratch,
+                     std::size_t* begin, std::size_t* end) const;
+
   static std::size_t next_character(std::string_view s, std::size_t offset);
 
   std::string pattern_;  // as written in the file
   pcre2_real_code_8* code_ = nullptr;
   bool jit_ = false;
+  bool literal_ = false;
 };
 
 }  // namespace whale
