@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <set>
 
@@ -303,8 +304,12 @@ T* grow(std::vector<T>& v, std::int64_t n) {
 
 // Per-thread scratch for attention, grown as contexts lengthen.
 struct AttentionScratch {
-  std::vector<float> w_uk, w_uv, q_lat, o_lat, scores, row;
+  std::vector<float> w_uk, w_uv, q_lat, o_lat, scores, rows, run_max, run_sum;
 };
+
+// Cached positions per attention block: the scores of a block for all of a thread's heads and
+// (BF16 cache) its rows converted to F32 stay in L2 while they are used.
+constexpr std::int64_t kAttentionBlock = 64;
 thread_local AttentionScratch attention_scratch;
 
 }  // namespace
@@ -321,7 +326,8 @@ void DeepSeekModel::forward(std::span<const BatchToken> batch, KvCache& cache_ba
 
   // Validate the batch before touching any state.
   {
-    std::vector<std::int64_t> next(static_cast<std::size_t>(cache->max_sequences()), -1);
+    std::vector<std::int64_t>& next = buf_.next_pos;
+    next.assign(static_cast<std::size_t>(cache->max_sequences()), -1);
     for (std::int64_t i = 0; i < T; ++i) {
       const BatchToken& t = batch[i];
       if (t.id < 0 || t.id >= V)
@@ -436,43 +442,70 @@ void DeepSeekModel::attention(std::int64_t layer, std::span<const BatchToken> ba
     float* w_uv = grow(s.w_uv, n_heads * dv * rkv);  // [head][dv][rkv]
     float* q_lat = grow(s.q_lat, n_heads * rkv);
     float* o_lat = grow(s.o_lat, n_heads * rkv);
-    float* row = grow(s.row, width);
     for (std::int64_t h = h_begin; h < h_end; ++h) {
       const std::int64_t j = h - h_begin;
       dequantize_rows(kv_b, h * (dn + dv), h * (dn + dv) + dn, w_uk + j * dn * rkv);
       dequantize_rows(kv_b, h * (dn + dv) + dn, (h + 1) * (dn + dv), w_uv + j * dv * rkv);
     }
+    float* scores = grow(s.scores, n_heads * kAttentionBlock);  // [head][block position]
+    float* rows = grow(s.rows, kAttentionBlock * width);  // F32 copies of BF16 cache rows
+    float* run_max = grow(s.run_max, n_heads);
+    float* run_sum = grow(s.run_sum, n_heads);
+    const float* block_rows[kAttentionBlock];
     for (std::int64_t i = 0; i < T; ++i) {
       const BatchToken& tok = batch[i];
       const std::int64_t n_ctx = tok.pos + 1;
-      float* scores = grow(s.scores, n_heads * n_ctx);  // [head][t]
       for (std::int64_t j = 0; j < n_heads; ++j) {
         const float* q_nope = q + (i * nh + h_begin + j) * dq;
         float* ql = q_lat + j * rkv;
         std::fill(ql, ql + rkv, 0.0f);
         for (std::int64_t d = 0; d < dn; ++d) axpy_f32(q_nope[d], w_uk + (j * dn + d) * rkv, ql, rkv);
       }
-      for (std::int64_t t = 0; t < n_ctx; ++t) {
-        const float* r = cache.row_f32(layer, tok.seq, t);
-        if (r == nullptr) {
-          cache.read(layer, tok.seq, t, row);
-          r = row;
+      // One pass over the cache in blocks, softmax kept online (running max and sum per head),
+      // so each cached row is read once and the scratch does not grow with the context.
+      std::fill(o_lat, o_lat + n_heads * rkv, 0.0f);
+      std::fill(run_max, run_max + n_heads, -std::numeric_limits<float>::infinity());
+      std::fill(run_sum, run_sum + n_heads, 0.0f);
+      for (std::int64_t t0 = 0; t0 < n_ctx; t0 += kAttentionBlock) {
+        const std::int64_t nb = std::min(kAttentionBlock, n_ctx - t0);
+        for (std::int64_t b = 0; b < nb; ++b) {
+          const float* r = cache.row_f32(layer, tok.seq, t0 + b);
+          if (r == nullptr) {
+            cache.read(layer, tok.seq, t0 + b, rows + b * width);
+            r = rows + b * width;
+          }
+          block_rows[b] = r;
+          for (std::int64_t j = 0; j < n_heads; ++j) {
+            const float* q_pe = q + (i * nh + h_begin + j) * dq + dn;
+            scores[j * kAttentionBlock + b] =
+                scale * (dot_f32(q_lat + j * rkv, r, rkv) + dot_f32(q_pe, r + rkv, dr));
+          }
         }
         for (std::int64_t j = 0; j < n_heads; ++j) {
-          const float* q_pe = q + (i * nh + h_begin + j) * dq + dn;
-          scores[j * n_ctx + t] =
-              scale * (dot_f32(q_lat + j * rkv, r, rkv) + dot_f32(q_pe, r + rkv, dr));
+          float* sc = scores + j * kAttentionBlock;
+          float block_max = sc[0];
+          for (std::int64_t b = 1; b < nb; ++b) block_max = std::max(block_max, sc[b]);
+          const float new_max = std::max(run_max[j], block_max);
+          const float rescale = std::exp(run_max[j] - new_max);  // 0 on the first block
+          if (rescale != 1.0f) {
+            run_sum[j] *= rescale;
+            float* o = o_lat + j * rkv;
+            for (std::int64_t d = 0; d < rkv; ++d) o[d] *= rescale;
+          }
+          for (std::int64_t b = 0; b < nb; ++b) {
+            sc[b] = std::exp(sc[b] - new_max);
+            run_sum[j] += sc[b];
+          }
+          run_max[j] = new_max;
         }
+        for (std::int64_t b = 0; b < nb; ++b)
+          for (std::int64_t j = 0; j < n_heads; ++j)
+            axpy_f32(scores[j * kAttentionBlock + b], block_rows[b], o_lat + j * rkv, rkv);
       }
-      for (std::int64_t j = 0; j < n_heads; ++j) softmax(scores + j * n_ctx, n_ctx);
-      std::fill(o_lat, o_lat + n_heads * rkv, 0.0f);
-      for (std::int64_t t = 0; t < n_ctx; ++t) {
-        const float* r = cache.row_f32(layer, tok.seq, t);
-        if (r == nullptr) {
-          cache.read(layer, tok.seq, t, row);
-          r = row;
-        }
-        for (std::int64_t j = 0; j < n_heads; ++j) axpy_f32(scores[j * n_ctx + t], r, o_lat + j * rkv, rkv);
+      for (std::int64_t j = 0; j < n_heads; ++j) {
+        const float inv = 1.0f / run_sum[j];
+        float* o = o_lat + j * rkv;
+        for (std::int64_t d = 0; d < rkv; ++d) o[d] *= inv;
       }
       for (std::int64_t j = 0; j < n_heads; ++j) {
         float* o = attn_out + (i * nh + h_begin + j) * dv;

@@ -93,6 +93,7 @@ class DeepSeekModel final : public Model {
   // Activations of the current batch, reused across calls (grown, never shrunk).
   struct Buffers {
     std::vector<float> hidden;     // [T, H]   residual stream
+    std::vector<std::int64_t> next_pos;  // per cache sequence, while validating a batch
     std::vector<float> normed;     // [T, H]
     std::vector<float> q;          // [T, nh*dq]
     std::vector<float> q_low;      // [T, rq]

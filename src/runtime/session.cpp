@@ -17,6 +17,7 @@ Session::Session(Model& model, ThreadPool& pool, std::int64_t context, CacheDTyp
       context_(std::min(context, model.summary().context_length)),
       cache_(model.create_cache(1, context_, cache_dtype)) {
   batch_.reserve(static_cast<std::size_t>(kPrefillChunk));
+  tokens_.reserve(static_cast<std::size_t>(context_));  // appending never reallocates
 }
 
 void Session::clear() {

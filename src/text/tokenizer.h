@@ -18,12 +18,35 @@
 
 namespace whale {
 
+struct AddedToken;
+
+// The tokenizer a GGUF file carries in its `tokenizer.ggml.*` metadata, as plain data (the GGUF
+// reader fills it; text/ does not depend on io/).
+struct GgufVocabulary {
+  std::string source;                     // the file, for messages
+  std::string model;                      // tokenizer.ggml.model: "gpt2" (byte-level BPE)
+  std::string pre;                        // tokenizer.ggml.pre: "deepseek-v3", "qwen2", ...
+  std::vector<std::string> tokens;        // tokenizer.ggml.tokens, by id
+  std::vector<std::int32_t> token_types;  // tokenizer.ggml.token_type (empty: all normal)
+  std::vector<std::string> merges;        // tokenizer.ggml.merges, "left right", by rank
+  std::optional<std::int32_t> bos, eos, unk;
+  std::optional<bool> add_bos, add_eos;   // absent: the pre-tokenizer's default
+};
+
 class Tokenizer {
  public:
   // `path` is a model folder holding tokenizer.json, or the tokenizer.json itself;
   // tokenizer_config.json beside it, when present, gives BOS/EOS and whether to add them.
   // Throws whale::Error naming the file and field that is missing or malformed.
   static Tokenizer load(const std::string& path);
+
+  // The tokenizer of a GGUF file. Supported: tokenizer.ggml.model "gpt2" with the
+  // pre-tokenizers of DeepSeek-V3/R1 ("deepseek-v3"), DeepSeek LLM and Coder ("deepseek-llm",
+  // "deepseek-coder"), Qwen2 and the R1-Distill-Qwen models ("qwen2", "deepseek-r1-qwen"), Llama 3
+  // ("llama-bpe", "llama3", "llama-v3") and GPT-2 ("gpt2", "default"); token types CONTROL are
+  // special added tokens, USER_DEFINED plain added tokens, UNUSED no token. Throws whale::Error
+  // naming vocabulary.source and the key at fault.
+  static Tokenizer from_gguf(const GgufVocabulary& vocabulary);
 
   ~Tokenizer();
   Tokenizer(Tokenizer&&) noexcept;
@@ -63,6 +86,9 @@ class Tokenizer {
  private:
   struct Impl;
   explicit Tokenizer(std::unique_ptr<Impl> impl);
+  // Fills the id tables, added-token matchers and decoder bytes once vocabulary and added
+  // tokens are known (shared by both loaders).
+  static void index_tokens(Impl& impl, const std::vector<AddedToken>& added);
   std::unique_ptr<Impl> impl_;
 };
 

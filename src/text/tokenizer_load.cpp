@@ -260,6 +260,41 @@ std::optional<std::int32_t> config_token(const Fields& config, const json& root,
 
 }  // namespace
 
+void Tokenizer::index_tokens(Impl& impl, const std::vector<AddedToken>& added) {
+  const TokenIdMap& vocab = impl.model->vocab();
+  std::int32_t max_id = -1;
+  for (const auto& [token, id] : vocab) max_id = std::max(max_id, id);
+  for (const AddedToken& t : added) max_id = std::max(max_id, t.id);
+  const auto count = static_cast<std::size_t>(max_id + 1);
+  impl.token_text.resize(count);
+  impl.token_flags.assign(count, 0);
+  for (const auto& [token, id] : vocab) {
+    impl.token_text[static_cast<std::size_t>(id)] = token;
+    impl.token_flags[static_cast<std::size_t>(id)] = Impl::kHasToken;
+  }
+  RegexScratch scratch;
+  std::string normalized;
+  for (const AddedToken& t : added) {
+    const auto id = static_cast<std::size_t>(t.id);
+    impl.token_text[id] = t.content;
+    impl.token_flags[id] = Impl::kHasToken | (t.special ? Impl::kSpecial : 0);
+    impl.added_ids.insert_or_assign(t.content, t.id);
+    if (t.normalized) {
+      impl.normalizer.apply(t.content, scratch, normalized);
+      impl.normalized_tokens.add(normalized, t);
+    } else {
+      impl.raw_tokens.add(t.content, t);
+    }
+  }
+  // The ByteLevel decoder: each token's characters back to bytes, or the token's own UTF-8
+  // when it has characters outside the byte alphabet (Hugging Face does the same).
+  impl.token_bytes.resize(count);
+  for (std::size_t id = 0; id < count; ++id) {
+    const std::string& text = impl.token_text[id];
+    if (!append_bytes_from_byte_level(impl.token_bytes[id], text)) impl.token_bytes[id] = text;
+  }
+}
+
 Tokenizer Tokenizer::load(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -284,7 +319,6 @@ Tokenizer Tokenizer::load(const std::string& path) {
 
   const json& model = f.require_object(root, "model", "model");
   impl->model.emplace(load_bpe(f, model, impl->pre_tokenizer.byte_level()));
-  const TokenIdMap& vocab = impl->model->vocab();
 
   std::vector<AddedToken> added;
   if (const json* list = f.find(root, "added_tokens")) {
@@ -308,37 +342,7 @@ Tokenizer Tokenizer::load(const std::string& path) {
     }
   }
 
-  std::int32_t max_id = -1;
-  for (const auto& [token, id] : vocab) max_id = std::max(max_id, id);
-  for (const AddedToken& t : added) max_id = std::max(max_id, t.id);
-  const auto count = static_cast<std::size_t>(max_id + 1);
-  impl->token_text.resize(count);
-  impl->token_flags.assign(count, 0);
-  for (const auto& [token, id] : vocab) {
-    impl->token_text[static_cast<std::size_t>(id)] = token;
-    impl->token_flags[static_cast<std::size_t>(id)] = Impl::kHasToken;
-  }
-  RegexScratch scratch;
-  std::string normalized;
-  for (const AddedToken& t : added) {
-    const auto id = static_cast<std::size_t>(t.id);
-    impl->token_text[id] = t.content;
-    impl->token_flags[id] = Impl::kHasToken | (t.special ? Impl::kSpecial : 0);
-    impl->added_ids.insert_or_assign(t.content, t.id);
-    if (t.normalized) {
-      impl->normalizer.apply(t.content, scratch, normalized);
-      impl->normalized_tokens.add(normalized, t);
-    } else {
-      impl->raw_tokens.add(t.content, t);
-    }
-  }
-  // The ByteLevel decoder: each token's characters back to bytes, or the token's own UTF-8
-  // when it has characters outside the byte alphabet (Hugging Face does the same).
-  impl->token_bytes.resize(count);
-  for (std::size_t id = 0; id < count; ++id) {
-    const std::string& text = impl->token_text[id];
-    if (!append_bytes_from_byte_level(impl->token_bytes[id], text)) impl->token_bytes[id] = text;
-  }
+  index_tokens(*impl, added);
 
   Tokenizer tokenizer(std::move(impl));
   Impl& self = *tokenizer.impl_;

@@ -51,7 +51,7 @@ void ThreadPool::run_chunks(int thread_index) {
   for (;;) {
     const std::int64_t begin = next_.fetch_add(job_grain_, std::memory_order_relaxed);
     if (begin >= job_n_) break;
-    (*job_)(begin, std::min(begin + job_grain_, job_n_), thread_index);
+    job_.call(job_.fn, begin, std::min(begin + job_grain_, job_n_), thread_index);
   }
 }
 
@@ -82,15 +82,14 @@ void ThreadPool::worker_loop(int index) {
   }
 }
 
-void ThreadPool::parallel_for(std::int64_t n, std::int64_t grain,
-                              const std::function<void(std::int64_t, std::int64_t, int)>& fn) {
+void ThreadPool::run(Job job, std::int64_t n, std::int64_t grain) {
   if (n <= 0) return;
   grain = std::max<std::int64_t>(grain, 1);
   if (workers_.empty() || n <= grain) {
-    fn(0, n, 0);
+    job.call(job.fn, 0, n, 0);
     return;
   }
-  job_ = &fn;
+  job_ = job;
   job_n_ = n;
   job_grain_ = grain;
   next_.store(0, std::memory_order_relaxed);

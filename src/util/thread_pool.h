@@ -6,7 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
+#include <type_traits>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -25,9 +25,15 @@ class ThreadPool {
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
   // Calls fn(begin, end, thread_index) over disjoint chunks covering [0, n), chunk at most
-  // `grain` indices long. Blocks until all are done. Not reentrant.
-  void parallel_for(std::int64_t n, std::int64_t grain,
-                    const std::function<void(std::int64_t, std::int64_t, int)>& fn);
+  // `grain` indices long. Blocks until all are done. Not reentrant. `fn` is called by
+  // reference, never copied, so a job allocates nothing however much it captures.
+  template <typename Fn>
+  void parallel_for(std::int64_t n, std::int64_t grain, Fn&& fn) {
+    run({&fn, [](const void* f, std::int64_t b, std::int64_t e, int t) {
+           (*static_cast<std::remove_reference_t<Fn>*>(const_cast<void*>(f)))(b, e, t);
+         }},
+        n, grain);
+  }
 
   // Default thread count: the CPUs this process may run on.
   static int default_threads();
@@ -36,6 +42,13 @@ class ThreadPool {
   void stop();  // wakes and joins every worker
   void worker_loop(int index);
   void run_chunks(int thread_index);
+
+  // A borrowed callable: the caller's object and how to call it.
+  struct Job {
+    const void* fn;
+    void (*call)(const void* fn, std::int64_t begin, std::int64_t end, int thread);
+  };
+  void run(Job job, std::int64_t n, std::int64_t grain);
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
@@ -47,7 +60,7 @@ class ThreadPool {
   std::atomic<bool> stopping_{false};
 
   // The current job, published under mutex_ before generation_ changes.
-  const std::function<void(std::int64_t, std::int64_t, int)>* job_ = nullptr;
+  Job job_{};
   std::int64_t job_n_ = 0;
   std::int64_t job_grain_ = 1;
   std::atomic<std::int64_t> next_{0};

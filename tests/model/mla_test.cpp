@@ -232,6 +232,32 @@ TEST_P(AbsorbedMla, EqualsNaiveMlaWithin1e5Relative) {
   }
 }
 
+// A context of several attention blocks (the model's softmax runs online over blocks of the
+// cache): prefill of 70 tokens, then decode to 200, against the naive recompute at the
+// positions that end a block, start one, and at the last.
+TEST_P(AbsorbedMla, LongContextEqualsNaiveMla) {
+  DeepSeekModel model(test::golden_folder(GetParam()));
+  const std::int64_t V = model.config().vocab_size;
+  std::vector<std::int32_t> ids;
+  std::uint32_t x = 12345;
+  for (int i = 0; i < 200; ++i) {
+    x = x * 1103515245u + 12345u;
+    ids.push_back(static_cast<std::int32_t>((x >> 8) % static_cast<std::uint32_t>(V)));
+  }
+  const std::vector<float> absorbed = model_forward(model, ids, 70);
+  for (const std::size_t t : {std::size_t{63}, std::size_t{64}, std::size_t{69}, std::size_t{128},
+                              std::size_t{199}}) {
+    const std::vector<Vec> naive =
+        naive_forward(model, std::vector<std::int32_t>(ids.begin(), ids.begin() + t + 1));
+    double largest = 0, error = 0;
+    for (std::int64_t j = 0; j < V; ++j) {
+      largest = std::max(largest, std::abs(naive[t][j]));
+      error = std::max(error, std::abs(absorbed[t * V + j] - naive[t][j]));
+    }
+    EXPECT_LE(error, 1e-5 * largest) << "position " << t;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Folders, AbsorbedMla,
                          ::testing::Values("v2-lite-tiny", "v2-tiny", "v3-tiny-fp8",
                                            "v3-tiny-bf16"),
