@@ -19,6 +19,9 @@ void register_tokenize(CLI::App& app);
 void register_pull(CLI::App& app);
 void register_list(CLI::App& app);
 
+// whale inspect on a GGUF file (or the first part of a split one); `json` prints one object.
+void inspect_gguf(const std::string& path, bool json);
+
 // "0,5,7" -> {0, 5, 7}; throws whale::Error naming `option` on malformed input.
 std::vector<std::int32_t> parse_id_list(const std::string& text, const std::string& option);
 

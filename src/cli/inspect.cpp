@@ -1,11 +1,13 @@
-// whale inspect MODEL: architecture, parameters (total / active per token), dtypes, bytes on
-// disk, KV-cache bytes per token and the memory needed at a context length.
+// whale inspect MODEL: for a model folder: architecture, parameters (total / active per token), dtypes, bytes on
+// disk, KV-cache bytes per token and the memory needed at a context length. A GGUF file is
+// described as a container instead (inspect_gguf.cpp).
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "io/checkpoint.h"
+#include "io/gguf.h"
 #include "kernels/cpu_features.h"
 #include "model/deepseek.h"
 #include "util/error.h"
@@ -40,12 +42,13 @@ void register_inspect(CLI::App& app) {
   };
   auto opt = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("inspect", "Describe a model: shape, sizes, memory");
-  cmd->add_option("model", opt->model, "Model folder")->required();
+  cmd->add_option("model", opt->model, "Model folder or GGUF file")->required();
   // Bounded so that bytes-per-token * ctx cannot overflow.
   cmd->add_option("--ctx", opt->ctx, "Context length for the memory estimate (default 4096)")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 32));
   cmd->add_flag("--json", opt->json, "Print one JSON object");
   cmd->callback([opt] {
+    if (is_gguf_file(opt->model)) return inspect_gguf(opt->model, opt->json);
     DeepSeekModel model(opt->model);
     const auto& s = model.summary();
     const auto& c = model.config();
