@@ -19,6 +19,7 @@
 namespace whale {
 
 struct AddedToken;
+class GgufMetadata;
 
 // The tokenizer a GGUF file carries in its `tokenizer.ggml.*` metadata, as plain data (the GGUF
 // reader fills it; text/ does not depend on io/).
@@ -32,6 +33,10 @@ struct GgufVocabulary {
   std::optional<std::int32_t> bos, eos, unk;
   std::optional<bool> add_bos, add_eos;   // absent: the pre-tokenizer's default
 };
+
+// Reads tokenizer.ggml.* from a GGUF file's metadata (strings are copied). Throws whale::Error
+// naming the file and the key when one is missing or of the wrong type.
+GgufVocabulary gguf_vocabulary(const GgufMetadata& metadata);
 
 class Tokenizer {
  public:

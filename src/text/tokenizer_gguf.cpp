@@ -2,10 +2,13 @@
 // pre-tokenizer instead of spelling it out; the Split patterns below are those of the
 // tokenizer.json each name stands for (llama.cpp's converter identifies them by hashing the
 // vocabulary), so a GGUF tokenizes exactly as the Hugging Face tokenizer it was made from.
+#include <algorithm>
 #include <array>
+#include <climits>
 #include <span>
 #include <string_view>
 
+#include "io/gguf.h"
 #include "text/byte_level.h"
 #include "text/tokenizer_impl.h"
 #include "text/utf8.h"
@@ -33,9 +36,7 @@ constexpr std::string_view kDeepSeekV3[] = {
 
 constexpr std::string_view kDeepSeekLlm[] = {
     "[\r\n]",
-    "\\s?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-Ᏽᏸ-ᏽᲐ-ᲺᲽ-Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-"
-    "ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-ὗὙὛὝὟ-ώᾀ-ᾴᾶ-ᾼιῂ-ῄῆ-ῌῐ-ΐῖ-Ίῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤΩℨK-ℭℯ-ℴℹℼ-ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳ"
-    "Ꙁ-ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-ﬗＡ-Ｚａ-ｚ𐐀-𐑏𐒰-𐓓𐓘-𐓻𐲀-𐲲𐳀-𐳲𑢠-𑣟𞤀-𞥃]+",
+    "\\s?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-Ᏽᏸ-ᏽᲐ-ᲺᲽ-Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-ὗὙὛὝὟ-ώᾀ-ᾴᾶ-ᾼιῂ-ῄῆ-ῌῐ-ΐῖ-Ίῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤΩℨK-ℭℯ-ℴℹℼ-ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-ﬗＡ-Ｚａ-ｚ𐐀-𐑏𐒰-𐓓𐓘-𐓻𐲀-𐲲𐳀-𐳲𑢠-𑣟𞤀-𞥃]+",
     "\\s?[!-/:-~！-／：-～‘-‟　-。]+",
     "\\s+$",
     "[一-龥ࠀ-一가-퟿]+",
@@ -43,7 +44,11 @@ constexpr std::string_view kDeepSeekLlm[] = {
 };
 
 constexpr std::string_view kDeepSeekCoder[] = {
-    "[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", "[一-龥ࠀ-一가-퟿]+", "\\p{N}",
+    "[\r\n]",
+    "\\s?\\p{L}+",
+    "\\s?\\p{P}+",
+    "[一-龥ࠀ-一가-퟿]+",
+    "\\p{N}",
 };
 
 constexpr std::string_view kQwen2[] = {
@@ -86,6 +91,37 @@ const PreTokenizerSpec& find_pre_tokenizer(const GgufVocabulary& v) {
 }
 
 }  // namespace
+
+GgufVocabulary gguf_vocabulary(const GgufMetadata& m) {
+  GgufVocabulary v;
+  v.source = m.file();
+  v.model = std::string(m.get_string("tokenizer.ggml.model"));
+  v.pre = std::string(m.find_string("tokenizer.ggml.pre").value_or(""));
+  const auto& tokens = m.get_string_array("tokenizer.ggml.tokens");
+  v.tokens.assign(tokens.begin(), tokens.end());
+  if (m.contains("tokenizer.ggml.token_type")) {
+    for (const std::int64_t t : m.get_int_array("tokenizer.ggml.token_type"))
+      v.token_types.push_back(static_cast<std::int32_t>(
+          std::clamp<std::int64_t>(t, INT32_MIN, INT32_MAX)));  // out of range: refused later
+  }
+  if (m.contains("tokenizer.ggml.merges")) {
+    const auto& merges = m.get_string_array("tokenizer.ggml.merges");
+    v.merges.assign(merges.begin(), merges.end());
+  }
+  const auto id = [&](const char* key) -> std::optional<std::int32_t> {
+    const auto value = m.find_i64(key);
+    if (!value) return std::nullopt;
+    if (*value < 0 || *value > INT32_MAX)
+      fail("{}: {} is {}, expected a token id", m.file(), key, *value);
+    return static_cast<std::int32_t>(*value);
+  };
+  v.bos = id("tokenizer.ggml.bos_token_id");
+  v.eos = id("tokenizer.ggml.eos_token_id");
+  v.unk = id("tokenizer.ggml.unknown_token_id");
+  v.add_bos = m.find_bool("tokenizer.ggml.add_bos_token");
+  v.add_eos = m.find_bool("tokenizer.ggml.add_eos_token");
+  return v;
+}
 
 Tokenizer Tokenizer::from_gguf(const GgufVocabulary& v) {
   if (v.model != "gpt2")
@@ -176,6 +212,9 @@ Tokenizer Tokenizer::from_gguf(const GgufVocabulary& v) {
   if (v.unk && vocab.contains(v.tokens[static_cast<std::size_t>(*v.unk)])) options.unk_id = *v.unk;
   impl->model.emplace(std::move(vocab), merges, options);
   index_tokens(*impl, added);
+  // Control and user-defined tokens decode to their text as written, not through the byte
+  // alphabet (a user-defined "ü" is the character, not byte 0xFC), as llama.cpp decodes them.
+  for (const AddedToken& t : added) impl->token_bytes[static_cast<std::size_t>(t.id)] = t.content;
 
   impl->bos = v.bos;
   impl->eos = v.eos;
