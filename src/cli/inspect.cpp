@@ -52,7 +52,7 @@ void register_inspect(CLI::App& app) {
     DeepSeekModel model(opt->model);
     const auto& s = model.summary();
     const auto& c = model.config();
-    const Checkpoint& ck = model.checkpoint();
+    const auto& ck = dynamic_cast<const Checkpoint&>(model.source());  // a folder
     std::map<std::string, std::pair<std::int64_t, std::int64_t>> by_dtype;  // tensors, bytes
     for (const auto& [name, t] : ck.tensors()) {
       auto& e = by_dtype[std::string(dtype_name(t->dtype))];

@@ -6,6 +6,7 @@
 #include <numeric>
 #include <set>
 
+#include "io/checkpoint.h"
 #include "kernels/dot.h"
 #include "kernels/ops.h"
 #include "util/error.h"
@@ -18,13 +19,13 @@ namespace {
 // handed out so that leftovers can be reported.
 class TensorBinder {
  public:
-  TensorBinder(const Checkpoint& checkpoint, const DeepSeekConfig& config)
-      : checkpoint_(checkpoint), config_(config) {}
+  TensorBinder(const TensorSource& source, const DeepSeekConfig& config)
+      : checkpoint_(source), config_(config) {}
 
   const TensorInfo& get(const std::string& name, const std::vector<std::int64_t>& shape) {
     const TensorInfo* t = checkpoint_.find(name);
     if (t == nullptr)
-      fail("{}: tensor '{}' is missing (expected shape {})", checkpoint_.folder(), name,
+      fail("{}: tensor '{}' is missing (expected shape {})", checkpoint_.origin(), name,
            shape_string(shape));
     if (t->shape != shape)
       fail("{}: tensor '{}' has shape {}, expected {} from config.json", t->file, name,
@@ -47,6 +48,18 @@ class TensorBinder {
       case DType::kF32:
       case DType::kBF16:
       case DType::kF16:
+      case DType::kQ4_0:
+      case DType::kQ4_1:
+      case DType::kQ5_0:
+      case DType::kQ5_1:
+      case DType::kQ8_0:
+      case DType::kQ2_K:
+      case DType::kQ3_K:
+      case DType::kQ4_K:
+      case DType::kQ5_K:
+      case DType::kQ6_K:
+      case DType::kIQ4_NL:
+      case DType::kIQ4_XS:
         if (scale != nullptr)
           fail("{}: tensor '{}' has a block scale '{}' but is stored as {}, not F8_E4M3", t.file,
                name, scale_name, dtype_name(t.dtype));
@@ -71,8 +84,9 @@ class TensorBinder {
         break;
       }
       default:
-        fail("{}: tensor '{}' is stored as {}, expected F32, BF16, F16 or F8_E4M3", t.file, name,
-             dtype_name(t.dtype));
+        fail("{}: tensor '{}' is stored as {}, expected F32, BF16, F16, F8_E4M3 or a GGML block "
+             "format",
+             t.file, name, dtype_name(t.dtype));
     }
     return w;
   }
@@ -104,7 +118,7 @@ class TensorBinder {
   }
 
  private:
-  const Checkpoint& checkpoint_;
+  const TensorSource& checkpoint_;
   const DeepSeekConfig& config_;
   std::set<std::string> used_;
 };
@@ -133,16 +147,24 @@ std::int64_t layer_index(const std::string& name) {
 }  // namespace
 
 DeepSeekModel::DeepSeekModel(const std::string& folder)
-    : checkpoint_(std::make_unique<Checkpoint>(folder)),
-      config_(load_deepseek_config(checkpoint_->config_path())),
+    : DeepSeekModel(load_deepseek_config(folder + "/config.json"),
+                    std::make_shared<Checkpoint>(folder)) {}
+
+DeepSeekModel::DeepSeekModel(DeepSeekConfig config, std::shared_ptr<const TensorSource> source)
+    : source_(std::move(source)),
+      config_(std::move(config)),
       rope_(config_.qk_rope_head_dim, config_.rope_theta, config_.rope_scaling,
             config_.rope_magnitude()),
       router_(RouterSpec::from_config(config_)) {
+  bind();
+}
+
+void DeepSeekModel::bind() {
   const DeepSeekConfig& c = config_;
   const std::int64_t H = c.hidden_size, nh = c.num_attention_heads, dq = c.qk_head_dim();
   const std::int64_t rkv = c.kv_lora_rank, dr = c.qk_rope_head_dim, dn = c.qk_nope_head_dim,
                      dv = c.v_head_dim, V = c.vocab_size;
-  TensorBinder b(*checkpoint_, c);
+  TensorBinder b(*source_, c);
 
   weights_.embed = b.matrix("model.embed_tokens.weight", V, H);
   weights_.final_norm = b.vector("model.norm.weight", H);
@@ -162,7 +184,7 @@ DeepSeekModel::DeepSeekModel(const std::string& folder)
       if (b.has(a + "q_proj.weight"))
         fail("{}: tensor '{}q_proj.weight' is present but config.json sets q_lora_rank {} "
              "(expected q_a_proj / q_b_proj)",
-             checkpoint_->folder(), a, *c.q_lora_rank);
+             source_->origin(), a, *c.q_lora_rank);
       L.attn.q_a_proj = b.matrix(a + "q_a_proj.weight", *c.q_lora_rank, H);
       L.attn.q_a_norm = b.vector(a + "q_a_layernorm.weight", *c.q_lora_rank);
       L.attn.q_b_proj = b.matrix(a + "q_b_proj.weight", nh * dq, *c.q_lora_rank);
@@ -170,12 +192,17 @@ DeepSeekModel::DeepSeekModel(const std::string& folder)
       if (b.has(a + "q_a_proj.weight"))
         fail("{}: tensor '{}q_a_proj.weight' is present but config.json sets q_lora_rank null "
              "(expected q_proj)",
-             checkpoint_->folder(), a);
+             source_->origin(), a);
       L.attn.q_proj = b.matrix(a + "q_proj.weight", nh * dq, H);
     }
     L.attn.kv_a_proj = b.matrix(a + "kv_a_proj_with_mqa.weight", rkv + dr, H);
     L.attn.kv_a_norm = b.vector(a + "kv_a_layernorm.weight", rkv);
-    L.attn.kv_b_proj = b.matrix(a + "kv_b_proj.weight", nh * (dn + dv), rkv);
+    if (b.has(a + "kv_b_proj.weight") || !b.has(a + "k_b_proj.weight")) {
+      L.attn.kv_b_proj = b.matrix(a + "kv_b_proj.weight", nh * (dn + dv), rkv);
+    } else {
+      L.attn.k_b = b.matrix(a + "k_b_proj.weight", nh * rkv, dn);
+      L.attn.v_b = b.matrix(a + "v_b_proj.weight", nh * dv, rkv);
+    }
     L.attn.o_proj = b.matrix(a + "o_proj.weight", H, nh * dv);
 
     const std::string m = p + "mlp.";
@@ -184,7 +211,7 @@ DeepSeekModel::DeepSeekModel(const std::string& folder)
       const std::int64_t E = *c.n_routed_experts, Fm = c.moe_intermediate_size;
       moe.router = b.matrix(m + "gate.weight", E, H);
       if (moe.router.dtype == DType::kF8E4M3)
-        fail("{}: router '{}' is FP8; DeepSeek keeps routers in BF16/F32", checkpoint_->folder(),
+        fail("{}: router '{}' is FP8; DeepSeek keeps routers in BF16/F32", source_->origin(),
              moe.router.name);
       if (c.topk_method == TopkMethod::kNoauxTc)
         moe.correction_bias = b.vector(m + "gate.e_score_correction_bias", E);
@@ -202,7 +229,7 @@ DeepSeekModel::DeepSeekModel(const std::string& folder)
 
   // Everything left must be an MTP module or a buffer whale recomputes.
   weights_.mtp_layers.resize(static_cast<std::size_t>(c.num_nextn_predict_layers));
-  for (const auto& [name, info] : checkpoint_->tensors()) {
+  for (const auto& [name, info] : source_->tensors()) {
     if (b.used(name)) continue;
     if (name.ends_with("rotary_emb.inv_freq")) continue;
     const std::int64_t li = layer_index(name);
@@ -221,7 +248,7 @@ DeepSeekModel::DeepSeekModel(const std::string& folder)
     const auto check = [&](const std::string& suffix, std::vector<std::int64_t> shape) {
       const auto it = mtp.find(p + suffix);
       if (it == mtp.end())
-        fail("{}: MTP module {} is incomplete: tensor '{}' is missing", checkpoint_->folder(), j,
+        fail("{}: MTP module {} is incomplete: tensor '{}' is missing", source_->origin(), j,
              p + suffix);
       if (it->second->shape != shape)
         fail("{}: tensor '{}' has shape {}, expected {}", it->second->file, p + suffix,
@@ -266,7 +293,8 @@ DeepSeekModel::DeepSeekModel(const std::string& folder)
     for (const auto* w : {&L.attn.q_proj, &L.attn.q_a_proj, &L.attn.q_b_proj})
       if (*w) add_matrix(**w, true);
     add_matrix(L.attn.kv_a_proj, true);
-    add_matrix(L.attn.kv_b_proj, true);
+    for (const auto* w : {&L.attn.kv_b_proj, &L.attn.k_b, &L.attn.v_b})
+      if (*w) add_matrix(**w, true);
     add_matrix(L.attn.o_proj, true);
     if (L.dense) add_mlp(*L.dense, true);
     if (L.moe) {
@@ -433,19 +461,23 @@ void DeepSeekModel::attention(std::int64_t layer, std::span<const BatchToken> ba
   // reads every cached row once per token for all of its heads.
   float* attn_out = grow(buf_.attn_out, T * nh * dv);
   const float scale = static_cast<float>(c.softmax_scale());
-  const WeightMatrix& kv_b = L.attn.kv_b_proj;
+  const WeightMatrix* kv_b = L.attn.kv_b_proj ? &*L.attn.kv_b_proj : nullptr;
   const std::int64_t heads_per_task = (nh + pool.size() - 1) / pool.size();
   pool.parallel_for(nh, heads_per_task, [&](std::int64_t h_begin, std::int64_t h_end, int) {
     const std::int64_t n_heads = h_end - h_begin;
     AttentionScratch& s = attention_scratch;
-    float* w_uk = grow(s.w_uk, n_heads * dn * rkv);  // [head][dn][rkv]
+    float* w_uk = kv_b ? grow(s.w_uk, n_heads * dn * rkv) : nullptr;  // [head][dn][rkv]
     float* w_uv = grow(s.w_uv, n_heads * dv * rkv);  // [head][dv][rkv]
     float* q_lat = grow(s.q_lat, n_heads * rkv);
     float* o_lat = grow(s.o_lat, n_heads * rkv);
     for (std::int64_t h = h_begin; h < h_end; ++h) {
       const std::int64_t j = h - h_begin;
-      dequantize_rows(kv_b, h * (dn + dv), h * (dn + dv) + dn, w_uk + j * dn * rkv);
-      dequantize_rows(kv_b, h * (dn + dv) + dn, (h + 1) * (dn + dv), w_uv + j * dv * rkv);
+      if (kv_b != nullptr) {
+        dequantize_rows(*kv_b, h * (dn + dv), h * (dn + dv) + dn, w_uk + j * dn * rkv);
+        dequantize_rows(*kv_b, h * (dn + dv) + dn, (h + 1) * (dn + dv), w_uv + j * dv * rkv);
+      } else {
+        dequantize_rows(*L.attn.v_b, h * dv, (h + 1) * dv, w_uv + j * dv * rkv);
+      }
     }
     float* scores = grow(s.scores, n_heads * kAttentionBlock);  // [head][block position]
     float* rows = grow(s.rows, kAttentionBlock * width);  // F32 copies of BF16 cache rows
@@ -458,6 +490,11 @@ void DeepSeekModel::attention(std::int64_t layer, std::span<const BatchToken> ba
       for (std::int64_t j = 0; j < n_heads; ++j) {
         const float* q_nope = q + (i * nh + h_begin + j) * dq;
         float* ql = q_lat + j * rkv;
+        if (kv_b == nullptr) {  // split form: q_lat = k_b[h] · q_nope, k_b[h] being [rkv, dn]
+          const std::int64_t h = h_begin + j;
+          matmul_rows(*L.attn.k_b, h * rkv, (h + 1) * rkv, q_nope, 1, ql, rkv);
+          continue;
+        }
         std::fill(ql, ql + rkv, 0.0f);
         for (std::int64_t d = 0; d < dn; ++d) axpy_f32(q_nope[d], w_uk + (j * dn + d) * rkv, ql, rkv);
       }

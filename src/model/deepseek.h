@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "io/checkpoint.h"
 #include "io/deepseek_config.h"
+#include "io/tensor_source.h"
 #include "kernels/matmul.h"
 #include "model/model.h"
 #include "model/rope.h"
@@ -25,7 +25,10 @@ struct MlaWeights {
   std::optional<WeightMatrix> q_b_proj;  // [nh*dq, rq]
   WeightMatrix kv_a_proj;                // [rkv + dr, H]   latent, then the shared rope key
   std::vector<float> kv_a_norm;          // [rkv]
-  WeightMatrix kv_b_proj;                // [nh*(dn + dv), rkv]  per head: dn k rows, dv v rows
+  // Up-projections of the latent, in one of two layouts:
+  std::optional<WeightMatrix> kv_b_proj;  // [nh*(dn + dv), rkv]  per head: dn k rows, dv v rows
+  std::optional<WeightMatrix> k_b;        // [nh*rkv, dn]  per head W_UKᵀ (llama.cpp's attn_k_b)
+  std::optional<WeightMatrix> v_b;        // [nh*dv, rkv]  per head W_UV (attn_v_b)
   WeightMatrix o_proj;                   // [H, nh*dv]
 };
 
@@ -65,6 +68,10 @@ class DeepSeekModel final : public Model {
   // Opens the folder, validates every tensor against the config. Throws whale::Error naming
   // the file and tensor at fault.
   explicit DeepSeekModel(const std::string& folder);
+  // The same from any tensor source holding Hugging Face tensor names and shapes (a GGUF file
+  // presents itself so, see model/gguf_load.h), with the split k_b_proj / v_b_proj form of
+  // kv_b_proj accepted too.
+  DeepSeekModel(DeepSeekConfig config, std::shared_ptr<const TensorSource> source);
 
   const ModelSummary& summary() const override { return summary_; }
   std::unique_ptr<KvCache> create_cache(std::int32_t max_sequences, std::int64_t capacity,
@@ -74,7 +81,7 @@ class DeepSeekModel final : public Model {
 
   const DeepSeekConfig& config() const { return config_; }
   const DeepSeekWeights& weights() const { return weights_; }
-  const Checkpoint& checkpoint() const { return *checkpoint_; }
+  const TensorSource& source() const { return *source_; }
 
  private:
   void attention(std::int64_t layer, std::span<const BatchToken> batch, LatentKvCache& cache,
@@ -83,7 +90,9 @@ class DeepSeekModel final : public Model {
            std::vector<std::int32_t>* routes);
   void mlp(const MlpWeights& w, const float* x, std::int64_t n, float* out, ThreadPool& pool);
 
-  std::unique_ptr<Checkpoint> checkpoint_;
+  void bind();  // the constructors' common part
+
+  std::shared_ptr<const TensorSource> source_;
   DeepSeekConfig config_;
   DeepSeekWeights weights_;
   ModelSummary summary_;

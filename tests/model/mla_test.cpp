@@ -100,7 +100,7 @@ std::vector<Vec> naive_forward(const DeepSeekModel& model, const std::vector<std
 
   for (std::size_t layer = 0; layer < W.layers.size(); ++layer) {
     const LayerWeights& L = W.layers[layer];
-    const Matrix kv_a(L.attn.kv_a_proj), kv_b(L.attn.kv_b_proj), o_proj(L.attn.o_proj);
+    const Matrix kv_a(L.attn.kv_a_proj), kv_b(*L.attn.kv_b_proj), o_proj(L.attn.o_proj);
     const Matrix q_proj(L.attn.q_proj ? *L.attn.q_proj : *L.attn.q_b_proj);
     const std::optional<Matrix> q_a =
         L.attn.q_a_proj ? std::optional<Matrix>(*L.attn.q_a_proj) : std::nullopt;
