@@ -290,7 +290,7 @@ TEST_F(BadCheckpoint, IntegerWeight) {
     i.header.erase(kQProj);
     i.add(kQProj, "I32", {192, 128}, std::string(192 * 128 * 4, '\0'));
   });
-  EXPECT_WHALE_ERROR(load(), file(kSingle), kQProj, "I32", "expected F32, BF16, F16 or F8_E4M3");
+  EXPECT_WHALE_ERROR(load(), file(kSingle), kQProj, "I32", "expected F32, BF16, F16, F8_E4M3 or a GGML block format");
 }
 
 TEST_F(BadCheckpoint, IntegerNormWeight) {
