@@ -1,0 +1,54 @@
+// matmul on GGML block weights (Q8_0, Q4_K, Q6_K) with int8 dot products: the activations
+// are quantized once per call to int8 blocks (32 values for Q8_0 weights, 256 with 16-value
+// partial sums for the k-quants), every block product is an exact integer sum, and the float
+// scales are applied in one fixed order, so every ISA path gives bit-identical results.
+//
+// The fixed order (the scalar twin in quant_matmul.cpp is its definition):
+//  - Q8_0: 16 float accumulators; the four-byte group k of block b adds
+//    float(sum of its four products) * (d_w[b] * d_x[b]) to accumulator 8 * (b % 2) + k; then
+//    s_k = acc_k + acc_{k+8} and the result is ((s0+s4)+(s2+s6)) + ((s1+s5)+(s3+s7)).
+//  - Q4_K: per super-block, integers isum = sum_j sc_j * dot_j and msum = sum_j m_j * xsum_j;
+//    acc = acc + float(isum) * (d * d_x), then acc = acc - float(msum) * (dmin * d_x).
+//  - Q6_K: per super-block isum = sum_j sc_j * (dot_j - 32 * xsum_j) over 16 sub-blocks;
+//    acc = acc + float(isum) * (d * d_x).
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/matmul.h"
+
+namespace whale {
+
+// Weight formats with int8 kernels.
+inline bool has_int8_kernel(DType dtype) {
+  return dtype == DType::kQ8_0 || dtype == DType::kQ4_K || dtype == DType::kQ6_K;
+}
+
+// Activations as int8 blocks, structure of arrays (contiguous codes load as whole vectors).
+struct Int8Activations {
+  std::int64_t n_tokens = 0;
+  std::int64_t cols = 0;
+  std::int64_t block = 32;              // 32 (Q8_0 weights) or 256 (k-quants)
+  const std::int8_t* q = nullptr;       // [n_tokens, cols]
+  const float* scale = nullptr;         // [n_tokens, cols / block]
+  const std::int16_t* sums16 = nullptr; // [n_tokens, cols / 16], k-quants only
+};
+
+// Quantizes x ([n_tokens, cols]) for weights of `weight_dtype` into this thread's reusable
+// scratch; the view stays valid until this thread's next call.
+Int8Activations quantize_activations(DType weight_dtype, const float* x, std::int64_t n_tokens,
+                                     std::int64_t cols);
+
+// The int8 kernels. kAvx512Vnni differs from kAvx512 only in using vpdpbusd.
+enum class Int8Kernel { kScalar, kAvx2, kAvx512, kAvx512Vnni };
+
+bool int8_kernel_supported(Int8Kernel kernel);
+// The best supported kernel for an ISA path (kAvx512 -> VNNI where the CPU has it).
+Int8Kernel int8_kernel_for(Isa isa);
+
+// y[t * y_stride + (r - row_begin)] for r in [row_begin, row_end), all tokens of `a`.
+void int8_matmul_rows(Int8Kernel kernel, const WeightMatrix& w, std::int64_t row_begin,
+                      std::int64_t row_end, const Int8Activations& a, float* y,
+                      std::int64_t y_stride);
+
+}  // namespace whale

@@ -1,0 +1,169 @@
+// int8 kernels for AVX-512 (quant_matmul.h), compiled twice: by quant_matmul_avx512.cpp
+// (vpmaddubsw + vpmaddwd) and quant_matmul_avx512vnni.cpp (vpdpbusd for Q8_0). The including
+// file defines dot_u8s8(u, s) and dot_u8s8_256(u, s): the int32 sums of four adjacent
+// unsigned x signed byte products. No standard library here (see matmul_simd-inl.h).
+
+inline int hsum_epi32_256(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+// The fixed reduction of quant_matmul.h: lanes k and k+8, then as the AVX2 path.
+inline float hsum_ps(__m512 v) {
+  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v),
+                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+  q = _mm_add_ss(q, _mm_movehdup_ps(q));
+  return _mm_cvtss_f32(q);
+}
+
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
+
+// Lane i of the result is i / 8 + offset (16-bit lanes), for spreading 4 sub-block scales.
+inline __m512i eighths_plus(short offset) {
+  static const short kIota[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+                                  16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+  return _mm512_add_epi16(_mm512_srli_epi16(load512(kIota), 3), _mm512_set1_epi16(offset));
+}
+
+struct Q8_0Kernel {
+  const Int8Activations& a;
+  long nb;
+
+  template <int N>
+  void run(const unsigned char* row, long t0, float* out) const {
+    const auto* w = reinterpret_cast<const BlockQ8_0*>(row);
+    const signed char* xq[N];
+    const float* xd[N];
+    __m512 acc[N];
+    for (int t = 0; t < N; ++t) {
+      xq[t] = a.q + (t0 + t) * a.cols;
+      xd[t] = a.scale + (t0 + t) * nb;
+      acc[t] = _mm512_setzero_ps();
+    }
+    // Lanes 0-7 take the first scale of a pair of blocks, lanes 8-15 the second.
+    const __m512i halves = _mm512_srli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 3);
+    long b = 0;
+    for (; b + 2 <= nb; b += 2) {  // blocks b and b+1 in one register: even blocks in lanes 0-7
+      const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(load256(w[b].qs)), load256(w[b + 1].qs), 1);
+      const __m512i abs_q = _mm512_abs_epi8(q);  // -128 stays 0x80 = 128 unsigned: exact
+      const __mmask64 negative = _mm512_movepi8_mask(q);
+      const __m128 dw = _mm_setr_ps(_cvtsh_ss(w[b].d), _cvtsh_ss(w[b + 1].d), 0.0f, 0.0f);
+      for (int t = 0; t < N; ++t) {
+        const __m512i x = load512(xq[t] + 32 * b);
+        const __m512i sx = _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x);
+        const __m128 dx = _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(xd[t] + b)));
+        const __m512 p = _mm512_permutexvar_ps(halves, _mm512_castps128_ps512(_mm_mul_ps(dw, dx)));
+        acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(_mm512_cvtepi32_ps(dot_u8s8(abs_q, sx)), p));
+      }
+    }
+    if (b < nb) {  // a last even block: lanes 0-7 only
+      const __m256i q = load256(w[b].qs);
+      const __m256i abs_q = _mm256_sign_epi8(q, q);
+      const float dw = _cvtsh_ss(w[b].d);
+      for (int t = 0; t < N; ++t) {
+        const __m256i sx = _mm256_sign_epi8(load256(xq[t] + 32 * b), q);
+        const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(dot_u8s8_256(abs_q, sx)), _mm256_set1_ps(dw * xd[t][b]));
+        acc[t] = _mm512_mask_add_ps(acc[t], 0x00ff, acc[t], _mm512_zextps256_ps512(v));
+      }
+    }
+    for (int t = 0; t < N; ++t) out[t] = hsum_ps(acc[t]);
+  }
+};
+
+struct Q4KKernel {
+  const Int8Activations& a;
+  long nb;
+
+  template <int N>
+  void run(const unsigned char* row, long t0, float* out) const {
+    const auto* w = reinterpret_cast<const BlockQ4_K*>(row);
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    float acc[N];
+    for (int t = 0; t < N; ++t) acc[t] = 0.0f;
+    for (long b = 0; b < nb; ++b) {
+      int sc[8], mn[8];
+      for (int j = 0; j < 8; ++j) k_scale_min(j, w[b].scales, &sc[j], &mn[j]);
+      __m512i isum[N];
+      for (int t = 0; t < N; ++t) isum[t] = _mm512_setzero_si512();
+      for (int k = 0; k < 4; ++k) {
+        // Values 64k .. 64k+63 in order: low nibbles (sub-block 2k), then high (2k+1).
+        const __m256i q = load256(w[b].qs + 32 * k);
+        const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, low4)),
+                                             _mm256_and_si256(_mm256_srli_epi16(q, 4), low4), 1);
+        const __m512i s = _mm512_mask_blend_epi16(0xffff0000u, _mm512_set1_epi16(static_cast<short>(sc[2 * k])),
+                                                  _mm512_set1_epi16(static_cast<short>(sc[2 * k + 1])));
+        for (int t = 0; t < N; ++t) {
+          const signed char* x = a.q + (t0 + t) * a.cols + kQK_K * b + 64 * k;
+          isum[t] = _mm512_add_epi32(isum[t], _mm512_madd_epi16(_mm512_maddubs_epi16(v, load512(x)), s));
+        }
+      }
+      const float d = _cvtsh_ss(w[b].d), dmin = _cvtsh_ss(w[b].dmin);
+      for (int t = 0; t < N; ++t) {
+        const short* xs = a.sums16 + (t0 + t) * (a.cols / 16) + 16 * b;
+        int msum = 0;
+        for (int j = 0; j < 8; ++j) msum += mn[j] * (xs[2 * j] + xs[2 * j + 1]);
+        const float xd = a.scale[(t0 + t) * nb + b];
+        acc[t] = acc[t] + static_cast<float>(_mm512_reduce_add_epi32(isum[t])) * (d * xd);
+        acc[t] = acc[t] - static_cast<float>(msum) * (dmin * xd);
+      }
+    }
+    for (int t = 0; t < N; ++t) out[t] = acc[t];
+  }
+};
+
+struct Q6KKernel {
+  const Int8Activations& a;
+  long nb;
+
+  template <int N>
+  void run(const unsigned char* row, long t0, float* out) const {
+    const auto* w = reinterpret_cast<const BlockQ6_K*>(row);
+    const __m512i low4 = _mm512_set1_epi8(0x0f), low2 = _mm512_set1_epi8(0x03);
+    const __m512i spread[4] = {eighths_plus(0), eighths_plus(4), eighths_plus(8), eighths_plus(12)};
+    float acc[N];
+    for (int t = 0; t < N; ++t) acc[t] = 0.0f;
+    for (long b = 0; b < nb; ++b) {
+      const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
+      const __m512i sc512 = _mm512_castsi256_si512(sc16);
+      __m512i isum[N];
+      int offset[N];  // 32 * sum_j sc_j * xsum_j: the -32 of every code
+      for (int t = 0; t < N; ++t) {
+        const short* xs = a.sums16 + (t0 + t) * (a.cols / 16) + 16 * b;
+        offset[t] = 32 * hsum_epi32_256(_mm256_madd_epi16(sc16, load256(xs)));
+        isum[t] = _mm512_setzero_si512();
+      }
+      for (int half = 0; half < 2; ++half) {
+        // Values 128 half + [0, 64): low nibbles of ql, qh bits 0-1 then 2-3;
+        // values 128 half + [64, 128): high nibbles, qh bits 4-5 then 6-7.
+        const __m512i ql = load512(w[b].ql + 64 * half);
+        const __m256i qh = load256(w[b].qh + 32 * half);
+        const __m512i qhv = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
+        const __m512i q01 = _mm512_or_si512(_mm512_and_si512(ql, low4),
+                                            _mm512_slli_epi16(_mm512_and_si512(qhv, low2), 4));
+        const __m512i q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
+                                            _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qhv, 4), low2), 4));
+        // Each 16-byte lane of q01 / q23 is one sub-block: scales 8 half + 0..3 / 4..7.
+        const __m512i s01 = _mm512_permutexvar_epi16(spread[2 * half], sc512);
+        const __m512i s23 = _mm512_permutexvar_epi16(spread[2 * half + 1], sc512);
+        for (int t = 0; t < N; ++t) {
+          const signed char* x = a.q + (t0 + t) * a.cols + kQK_K * b + 128 * half;
+          const __m512i p01 = _mm512_madd_epi16(_mm512_maddubs_epi16(q01, load512(x)), s01);
+          const __m512i p23 = _mm512_madd_epi16(_mm512_maddubs_epi16(q23, load512(x + 64)), s23);
+          isum[t] = _mm512_add_epi32(isum[t], _mm512_add_epi32(p01, p23));
+        }
+      }
+      const float d = _cvtsh_ss(w[b].d);
+      for (int t = 0; t < N; ++t)
+        acc[t] = acc[t] + static_cast<float>(_mm512_reduce_add_epi32(isum[t]) - offset[t]) *
+                              (d * a.scale[(t0 + t) * nb + b]);
+    }
+    for (int t = 0; t < N; ++t) out[t] = acc[t];
+  }
+};
+
+#include "kernels/quant_tiles-inl.h"
