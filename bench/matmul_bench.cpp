@@ -1,6 +1,8 @@
 // Weight-format matmul microbenchmarks on one thread: decode GEMV (1 token) and a 64-token
 // prefill product for BF16, Q8_0, Q4_K and Q6_K. "bytes_per_second" counts weight bytes read
-// (WeightMatrix::bytes per product), the figure to hold against the machine's bandwidth.
+// (WeightMatrix::bytes per product), the figure to hold against the machine's bandwidth. Rates
+// are per CPU second (Google Benchmark's default): on a shared machine that is the better
+// estimate of an uncontended core; compare real_time when the machine is quiet.
 // WHALE_ISA=scalar|avx2|avx512 forces a path. Run: build/bench/matmul_bench
 #include <benchmark/benchmark.h>
 
@@ -87,8 +89,7 @@ void register_all() {
     for (const auto& [dtype, name] : formats)
       benchmark::RegisterBenchmark((std::string(s.name) + "/" + name).c_str(),
                                    [=](benchmark::State& st) { BM_Matmul(st, dtype, s.rows, s.cols, s.tokens); })
-          ->Unit(benchmark::kMicrosecond)
-          ->UseRealTime();
+          ->Unit(benchmark::kMicrosecond);
 }
 
 }  // namespace

@@ -24,6 +24,10 @@ void grow(std::vector<T>& v, std::int64_t n) {
   if (static_cast<std::int64_t>(v.size()) < n) v.resize(static_cast<std::size_t>(n));
 }
 
+float tree8(const float* v) {
+  return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+}
+
 float dot_q8_0(const BlockQ8_0* w, const std::int8_t* xq, const float* xd, std::int64_t nb) {
   float acc[16] = {};
   for (std::int64_t b = 0; b < nb; ++b) {
@@ -37,53 +41,55 @@ float dot_q8_0(const BlockQ8_0* w, const std::int8_t* xq, const float* xd, std::
   }
   float s[8];
   for (int k = 0; k < 8; ++k) s[k] = acc[k] + acc[k + 8];
-  return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
+  return tree8(s);
 }
 
 float dot_q4_k(const BlockQ4_K* w, const std::int8_t* xq, const float* xd,
                const std::int16_t* xs, std::int64_t nb) {
-  float acc = 0.0f;
+  float acc[16] = {}, acc_min[8] = {};
   for (std::int64_t b = 0; b < nb; ++b, xq += kQK_K, xs += 16) {
-    int isum = 0, msum = 0;
+    int lane[16] = {};
+    for (int e = 0; e < kQK_K; ++e) {
+      const int j = e / 32;  // sub-block: nibble j % 2 of byte 32 (j / 2) + e % 32
+      int sc, m;
+      k_scale_min(j, w[b].scales, &sc, &m);
+      const std::uint8_t byte = w[b].qs[32 * (j / 2) + e % 32];
+      lane[(e % 64) / 4] += sc * (j % 2 ? byte >> 4 : byte & 0xf) * xq[e];
+    }
+    const float dd = half_to_float(w[b].d) * xd[b];
+    const float dm = half_to_float(w[b].dmin) * xd[b];
+    for (int i = 0; i < 16; ++i) acc[i] = acc[i] + static_cast<float>(lane[i]) * dd;
     for (int j = 0; j < 8; ++j) {
       int sc, m;
       k_scale_min(j, w[b].scales, &sc, &m);
-      const std::uint8_t* q = w[b].qs + 32 * (j / 2);
-      int dot = 0;
-      for (int l = 0; l < 32; ++l) dot += (j % 2 ? q[l] >> 4 : q[l] & 0xf) * xq[32 * j + l];
-      isum += sc * dot;
-      msum += m * (xs[2 * j] + xs[2 * j + 1]);
+      acc_min[j] = acc_min[j] + static_cast<float>(m * (xs[2 * j] + xs[2 * j + 1])) * dm;
     }
-    acc = acc + static_cast<float>(isum) * (half_to_float(w[b].d) * xd[b]);
-    acc = acc - static_cast<float>(msum) * (half_to_float(w[b].dmin) * xd[b]);
   }
-  return acc;
+  float s[8];
+  for (int k = 0; k < 8; ++k) s[k] = acc[k] + acc[k + 8];
+  return tree8(s) - tree8(acc_min);
 }
 
 float dot_q6_k(const BlockQ6_K* w, const std::int8_t* xq, const float* xd,
                const std::int16_t* xs, std::int64_t nb) {
-  float acc = 0.0f;
+  float acc[16] = {};
   for (std::int64_t b = 0; b < nb; ++b, xq += kQK_K, xs += 16) {
-    int isum = 0;
-    for (int half = 0; half < 2; ++half) {
-      const std::uint8_t* ql = w[b].ql + 64 * half;
-      const std::uint8_t* qh = w[b].qh + 32 * half;
-      for (int k = 0; k < 4; ++k) {
-        for (int part = 0; part < 2; ++part) {
-          const int sub = 8 * half + 2 * k + part;
-          int dot = 0;
-          for (int l = 16 * part; l < 16 * part + 16; ++l) {
-            const std::uint8_t low_byte = ql[32 * (k % 2) + l];
-            const int code = (k < 2 ? low_byte & 0xf : low_byte >> 4) | (((qh[l] >> (2 * k)) & 3) << 4);
-            dot += code * xq[128 * half + 32 * k + l];
-          }
-          isum += w[b].scales[sub] * (dot - 32 * xs[sub]);
-        }
-      }
+    int lane[16] = {};
+    for (int e = 0; e < kQK_K; ++e) {
+      const int half = e / 128, k = (e % 128) / 32, l = e % 32;
+      const std::uint8_t low_byte = w[b].ql[64 * half + 32 * (k % 2) + l];
+      const int code = (k < 2 ? low_byte & 0xf : low_byte >> 4) |
+                       (((w[b].qh[32 * half + l] >> (2 * k)) & 3) << 4);
+      lane[(e % 64) / 4] += w[b].scales[e / 16] * code * xq[e];
     }
-    acc = acc + static_cast<float>(isum) * (half_to_float(w[b].d) * xd[b]);
+    for (int i = 0; i < 8; ++i)
+      lane[i] -= 32 * (w[b].scales[2 * i] * xs[2 * i] + w[b].scales[2 * i + 1] * xs[2 * i + 1]);
+    const float dd = half_to_float(w[b].d) * xd[b];
+    for (int i = 0; i < 16; ++i) acc[i] = acc[i] + static_cast<float>(lane[i]) * dd;
   }
-  return acc;
+  float s[8];
+  for (int k = 0; k < 8; ++k) s[k] = acc[k] + acc[k + 8];
+  return tree8(s);
 }
 
 void int8_matmul_rows_scalar(const WeightMatrix& w, std::int64_t row_begin,

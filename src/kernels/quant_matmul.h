@@ -3,14 +3,18 @@
 // partial sums for the k-quants), every block product is an exact integer sum, and the float
 // scales are applied in one fixed order, so every ISA path gives bit-identical results.
 //
-// The fixed order (the scalar twin in quant_matmul.cpp is its definition):
+// The fixed order (the scalar twin in quant_matmul.cpp is its definition), with
+// tree8(v) = ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7)), the reduction of an 8-float register:
 //  - Q8_0: 16 float accumulators; the four-byte group k of block b adds
-//    float(sum of its four products) * (d_w[b] * d_x[b]) to accumulator 8 * (b % 2) + k; then
-//    s_k = acc_k + acc_{k+8} and the result is ((s0+s4)+(s2+s6)) + ((s1+s5)+(s3+s7)).
-//  - Q4_K: per super-block, integers isum = sum_j sc_j * dot_j and msum = sum_j m_j * xsum_j;
-//    acc = acc + float(isum) * (d * d_x), then acc = acc - float(msum) * (dmin * d_x).
-//  - Q6_K: per super-block isum = sum_j sc_j * (dot_j - 32 * xsum_j) over 16 sub-blocks;
-//    acc = acc + float(isum) * (d * d_x).
+//    float(sum of its four products) * (d_w[b] * d_x[b]) to accumulator 8 * (b % 2) + k; the
+//    result is tree8(acc_k + acc_{k+8}).
+//  - Q4_K, Q6_K: per super-block, 16 exact integer lanes: value e (0..255) adds
+//    scale(e) * code(e) * x(e) to lane (e % 64) / 4 (Q6_K codes unsigned, 0..63, and lane
+//    i < 8 less 32 * (sc_2i * xsum_2i + sc_2i+1 * xsum_2i+1) for the -32 offset); then
+//    acc_i = acc_i + float(lane_i) * (d * d_x). Q4_K's mins: 8 integer lanes
+//    m_j * (xsum_2j + xsum_2j+1), into acc_min_j = acc_min_j + float(.) * (dmin * d_x).
+//    The result is tree8(acc_k + acc_{k+8}), minus tree8(acc_min) for Q4_K.
+//    (xsum_i: the sum of the 16 int8 activations i of the super-block.)
 #pragma once
 
 #include <cstdint>

@@ -3,31 +3,30 @@
 // file defines dot_u8s8(u, s) and dot_u8s8_256(u, s): the int32 sums of four adjacent
 // unsigned x signed byte products. No standard library here (see matmul_simd-inl.h).
 
-inline int hsum_epi32_256(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-  return _mm_cvtsi128_si32(s);
-}
-
-// The fixed reduction of quant_matmul.h: lanes k and k+8, then as the AVX2 path.
-inline float hsum_ps(__m512 v) {
-  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v),
-                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-  __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+// tree8 of quant_matmul.h.
+inline float hsum_ps256(__m256 v) {
+  __m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   q = _mm_add_ps(q, _mm_movehl_ps(q, q));
   q = _mm_add_ss(q, _mm_movehdup_ps(q));
   return _mm_cvtss_f32(q);
 }
 
+// The fixed reduction of quant_matmul.h: lanes k and k+8, then as the AVX2 path.
+inline float hsum_ps(__m512 v) {
+  return hsum_ps256(_mm256_add_ps(_mm512_castps512_ps256(v),
+                                  _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+}
+
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
 
-// Lane i of the result is i / 8 + offset (16-bit lanes), for spreading 4 sub-block scales.
-inline __m512i eighths_plus(short offset) {
+// 16-bit lane i of the result is (i >> shift) + offset: permutexvar indices that spread a few
+// scales over groups of lanes.
+inline __m512i lanes_over(int shift, short offset) {
   static const short kIota[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
                                   16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
-  return _mm512_add_epi16(_mm512_srli_epi16(load512(kIota), 3), _mm512_set1_epi16(offset));
+  return _mm512_add_epi16(_mm512_srl_epi16(load512(kIota), _mm_cvtsi32_si128(shift)),
+                          _mm512_set1_epi16(offset));
 }
 
 struct Q8_0Kernel {
@@ -83,11 +82,21 @@ struct Q4KKernel {
   void run(const unsigned char* row, long t0, float* out) const {
     const auto* w = reinterpret_cast<const BlockQ4_K*>(row);
     const __m256i low4 = _mm256_set1_epi8(0x0f);
-    float acc[N];
-    for (int t = 0; t < N; ++t) acc[t] = 0.0f;
+    __m512 acc[N];
+    __m256 acc_min[N];
+    for (int t = 0; t < N; ++t) {
+      acc[t] = _mm512_setzero_ps();
+      acc_min[t] = _mm256_setzero_ps();
+    }
+    const __m512i spread[4] = {lanes_over(4, 0), lanes_over(4, 2), lanes_over(4, 4), lanes_over(4, 6)};
     for (long b = 0; b < nb; ++b) {
-      int sc[8], mn[8];
-      for (int j = 0; j < 8; ++j) k_scale_min(j, w[b].scales, &sc[j], &mn[j]);
+      std::uint32_t sc_lo, sc_hi, m_lo, m_hi;
+      k_scales_mins(w[b].scales, &sc_lo, &sc_hi, &m_lo, &m_hi);
+      const __m512i sc16 = _mm512_zextsi128_si512(
+          _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(sc_hi), static_cast<int>(sc_lo))));
+      const __m128i m16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(m_hi), static_cast<int>(m_lo)));
+      // m_j against both 16-value partial sums of sub-block j.
+      const __m256i mins_pairs = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
       __m512i isum[N];
       for (int t = 0; t < N; ++t) isum[t] = _mm512_setzero_si512();
       for (int k = 0; k < 4; ++k) {
@@ -95,8 +104,7 @@ struct Q4KKernel {
         const __m256i q = load256(w[b].qs + 32 * k);
         const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, low4)),
                                              _mm256_and_si256(_mm256_srli_epi16(q, 4), low4), 1);
-        const __m512i s = _mm512_mask_blend_epi16(0xffff0000u, _mm512_set1_epi16(static_cast<short>(sc[2 * k])),
-                                                  _mm512_set1_epi16(static_cast<short>(sc[2 * k + 1])));
+        const __m512i s = _mm512_permutexvar_epi16(spread[k], sc16);
         for (int t = 0; t < N; ++t) {
           const signed char* x = a.q + (t0 + t) * a.cols + kQK_K * b + 64 * k;
           isum[t] = _mm512_add_epi32(isum[t], _mm512_madd_epi16(_mm512_maddubs_epi16(v, load512(x)), s));
@@ -105,14 +113,13 @@ struct Q4KKernel {
       const float d = _cvtsh_ss(w[b].d), dmin = _cvtsh_ss(w[b].dmin);
       for (int t = 0; t < N; ++t) {
         const short* xs = a.sums16 + (t0 + t) * (a.cols / 16) + 16 * b;
-        int msum = 0;
-        for (int j = 0; j < 8; ++j) msum += mn[j] * (xs[2 * j] + xs[2 * j + 1]);
         const float xd = a.scale[(t0 + t) * nb + b];
-        acc[t] = acc[t] + static_cast<float>(_mm512_reduce_add_epi32(isum[t])) * (d * xd);
-        acc[t] = acc[t] - static_cast<float>(msum) * (dmin * xd);
+        acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_set1_ps(d * xd)));
+        const __m256i msum = _mm256_madd_epi16(mins_pairs, load256(xs));
+        acc_min[t] = _mm256_add_ps(acc_min[t], _mm256_mul_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(dmin * xd)));
       }
     }
-    for (int t = 0; t < N; ++t) out[t] = acc[t];
+    for (int t = 0; t < N; ++t) out[t] = hsum_ps(acc[t]) - hsum_ps256(acc_min[t]);
   }
 };
 
@@ -124,18 +131,17 @@ struct Q6KKernel {
   void run(const unsigned char* row, long t0, float* out) const {
     const auto* w = reinterpret_cast<const BlockQ6_K*>(row);
     const __m512i low4 = _mm512_set1_epi8(0x0f), low2 = _mm512_set1_epi8(0x03);
-    const __m512i spread[4] = {eighths_plus(0), eighths_plus(4), eighths_plus(8), eighths_plus(12)};
-    float acc[N];
-    for (int t = 0; t < N; ++t) acc[t] = 0.0f;
+    const __m512i spread[4] = {lanes_over(3, 0), lanes_over(3, 4), lanes_over(3, 8), lanes_over(3, 12)};
+    __m512 acc[N];
+    for (int t = 0; t < N; ++t) acc[t] = _mm512_setzero_ps();
     for (long b = 0; b < nb; ++b) {
       const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
       const __m512i sc512 = _mm512_castsi256_si512(sc16);
       __m512i isum[N];
-      int offset[N];  // 32 * sum_j sc_j * xsum_j: the -32 of every code
-      for (int t = 0; t < N; ++t) {
+      for (int t = 0; t < N; ++t) {  // lanes 0-7 start at -32 (sc_2i xsum_2i + sc_2i+1 xsum_2i+1)
         const short* xs = a.sums16 + (t0 + t) * (a.cols / 16) + 16 * b;
-        offset[t] = 32 * hsum_epi32_256(_mm256_madd_epi16(sc16, load256(xs)));
-        isum[t] = _mm512_setzero_si512();
+        const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(sc16, load256(xs)), 5);
+        isum[t] = _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), offset));
       }
       for (int half = 0; half < 2; ++half) {
         // Values 128 half + [0, 64): low nibbles of ql, qh bits 0-1 then 2-3;
@@ -159,10 +165,10 @@ struct Q6KKernel {
       }
       const float d = _cvtsh_ss(w[b].d);
       for (int t = 0; t < N; ++t)
-        acc[t] = acc[t] + static_cast<float>(_mm512_reduce_add_epi32(isum[t]) - offset[t]) *
-                              (d * a.scale[(t0 + t) * nb + b]);
+        acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(_mm512_cvtepi32_ps(isum[t]),
+                                                     _mm512_set1_ps(d * a.scale[(t0 + t) * nb + b])));
     }
-    for (int t = 0; t < N; ++t) out[t] = acc[t];
+    for (int t = 0; t < N; ++t) out[t] = hsum_ps(acc[t]);
   }
 };
 
