@@ -24,6 +24,13 @@ void grow(std::vector<T>& v, std::int64_t n) {
   if (static_cast<std::int64_t>(v.size()) < n) v.resize(static_cast<std::size_t>(n));
 }
 
+// Where value e of a super-block sits in Q4_K's activation order (quant_matmul.h).
+int q4_k_position(int e) {
+  const int quarter = (e % 128) / 32;
+  const int swapped = quarter == 1 ? 2 : quarter == 2 ? 1 : quarter;
+  return e - 32 * quarter + 32 * swapped;
+}
+
 float tree8(const float* v) {
   return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
 }
@@ -54,7 +61,8 @@ float dot_q4_k(const BlockQ4_K* w, const std::int8_t* xq, const float* xd,
       int sc, m;
       k_scale_min(j, w[b].scales, &sc, &m);
       const std::uint8_t byte = w[b].qs[32 * (j / 2) + e % 32];
-      lane[(e % 64) / 4] += sc * (j % 2 ? byte >> 4 : byte & 0xf) * xq[e];
+      const int p = q4_k_position(e);
+      lane[(p % 64) / 4] += sc * (j % 2 ? byte >> 4 : byte & 0xf) * xq[p];
     }
     const float dd = half_to_float(w[b].d) * xd[b];
     const float dm = half_to_float(w[b].dmin) * xd[b];
@@ -133,6 +141,10 @@ Int8Activations quantize_activations(DType weight_dtype, const float* x, std::in
     quantize_int8_blocks(x + t * cols, cols, a.block, s.q.data() + t * cols,
                          s.scale.data() + t * (cols / a.block),
                          sums ? s.sums16.data() + t * (cols / 16) : nullptr);
+  if (weight_dtype == DType::kQ4_K) {
+    for (std::int64_t i = 0; i < n_tokens * cols; i += 128)
+      std::swap_ranges(s.q.data() + i + 32, s.q.data() + i + 64, s.q.data() + i + 64);
+  }
   a.q = s.q.data();
   a.scale = s.scale.data();
   a.sums16 = sums ? s.sums16.data() : nullptr;

@@ -8,8 +8,9 @@
 //  - Q8_0: 16 float accumulators; the four-byte group k of block b adds
 //    float(sum of its four products) * (d_w[b] * d_x[b]) to accumulator 8 * (b % 2) + k; the
 //    result is tree8(acc_k + acc_{k+8}).
-//  - Q4_K, Q6_K: per super-block, 16 exact integer lanes: value e (0..255) adds
-//    scale(e) * code(e) * x(e) to lane (e % 64) / 4 (Q6_K codes unsigned, 0..63, and lane
+//  - Q4_K, Q6_K: per super-block, 16 exact integer lanes: the value at activation position p
+//    (0..255, see Int8Activations::q for Q4_K's order) adds scale * code * x to lane
+//    (p % 64) / 4 (Q6_K codes unsigned, 0..63, and lane
 //    i < 8 less 32 * (sc_2i * xsum_2i + sc_2i+1 * xsum_2i+1) for the -32 offset); then
 //    acc_i = acc_i + float(lane_i) * (d * d_x). Q4_K's mins: 8 integer lanes
 //    m_j * (xsum_2j + xsum_2j+1), into acc_min_j = acc_min_j + float(.) * (dmin * d_x).
@@ -33,9 +34,12 @@ struct Int8Activations {
   std::int64_t n_tokens = 0;
   std::int64_t cols = 0;
   std::int64_t block = 32;              // 32 (Q8_0 weights) or 256 (k-quants)
-  const std::int8_t* q = nullptr;       // [n_tokens, cols]
+  // [n_tokens, cols]. For Q4_K weights, in each 128 values the second and third 32-value
+  // quarters are swapped: a Q4_K byte group of 64 holds values [0,32) and [64,96) of a 128 in
+  // its low nibbles, so those activations then load as one 64-byte vector.
+  const std::int8_t* q = nullptr;
   const float* scale = nullptr;         // [n_tokens, cols / block]
-  const std::int16_t* sums16 = nullptr; // [n_tokens, cols / 16], k-quants only
+  const std::int16_t* sums16 = nullptr; // [n_tokens, cols / 16], k-quants only, natural order
 };
 
 // Quantizes x ([n_tokens, cols]) for weights of `weight_dtype` into this thread's reusable

@@ -75,7 +75,7 @@ struct Q4KKernel {
   void run(const unsigned char* row, long t0, float* out) const {
     const auto* w = reinterpret_cast<const BlockQ4_K*>(row);
     const __m256i low4 = _mm256_set1_epi8(0x0f);
-    // Float lanes 0-7 / 8-15 of quant_matmul.h's order: values 64k + [0, 32) / [32, 64).
+    // Float lanes 0-7 / 8-15 of quant_matmul.h's order: byte groups 0, 2 / 1, 3.
     __m256 acc_lo[N], acc_hi[N], acc_min[N];
     for (int t = 0; t < N; ++t) acc_lo[t] = acc_hi[t] = acc_min[t] = _mm256_setzero_ps();
     for (long b = 0; b < nb; ++b) {
@@ -89,15 +89,21 @@ struct Q4KKernel {
       __m256i sum_lo[N], sum_hi[N];
       for (int t = 0; t < N; ++t) sum_lo[t] = sum_hi[t] = _mm256_setzero_si256();
       for (int k = 0; k < 4; ++k) {
+        // Byte group k: values 64k + [0, 32) (low nibbles) and 64k + [32, 64) (high), at
+        // activation positions 128 (k / 2) + 32 (k % 2) and that + 64 (quarters swapped).
         const __m256i q = load256(w[b].qs + 32 * k);
         const __m256i lo = _mm256_and_si256(q, low4);
         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
         const __m256i s_lo = _mm256_shuffle_epi8(scales, pick_word(2 * k));
         const __m256i s_hi = _mm256_shuffle_epi8(scales, pick_word(2 * k + 1));
         for (int t = 0; t < N; ++t) {
-          const signed char* x = a.q + (t0 + t) * a.cols + kQK_K * b + 64 * k;
-          sum_lo[t] = _mm256_add_epi32(sum_lo[t], _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(x)), s_lo));
-          sum_hi[t] = _mm256_add_epi32(sum_hi[t], _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(x + 32)), s_hi));
+          const signed char* x = a.q + (t0 + t) * a.cols + kQK_K * b + 128 * (k / 2) + 32 * (k % 2);
+          const __m256i p = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(x)), s_lo),
+                                             _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(x + 64)), s_hi));
+          if (k % 2 == 0)
+            sum_lo[t] = _mm256_add_epi32(sum_lo[t], p);
+          else
+            sum_hi[t] = _mm256_add_epi32(sum_hi[t], p);
         }
       }
       const float d = _cvtsh_ss(w[b].d), dmin = _cvtsh_ss(w[b].dmin);

@@ -20,12 +20,13 @@ inline float hsum_ps(__m512 v) {
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
 
-// 16-bit lane i of the result is (i >> shift) + offset: permutexvar indices that spread a few
-// scales over groups of lanes.
-inline __m512i lanes_over(int shift, short offset) {
+// 16-bit lane i of the result is (i >> shift) * stride + offset: permutexvar indices that
+// spread a few scales over groups of lanes.
+inline __m512i lanes_over(int shift, short stride, short offset) {
   static const short kIota[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
                                   16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
-  return _mm512_add_epi16(_mm512_srl_epi16(load512(kIota), _mm_cvtsi32_si128(shift)),
+  return _mm512_add_epi16(_mm512_mullo_epi16(_mm512_srl_epi16(load512(kIota), _mm_cvtsi32_si128(shift)),
+                                             _mm512_set1_epi16(stride)),
                           _mm512_set1_epi16(offset));
 }
 
@@ -81,14 +82,15 @@ struct Q4KKernel {
   template <int N>
   void run(const unsigned char* row, long t0, float* out) const {
     const auto* w = reinterpret_cast<const BlockQ4_K*>(row);
-    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    const __m512i low4 = _mm512_set1_epi8(0x0f);
     __m512 acc[N];
     __m256 acc_min[N];
     for (int t = 0; t < N; ++t) {
       acc[t] = _mm512_setzero_ps();
       acc_min[t] = _mm256_setzero_ps();
     }
-    const __m512i spread[4] = {lanes_over(4, 0), lanes_over(4, 2), lanes_over(4, 4), lanes_over(4, 6)};
+    // Sub-blocks (4g, 4g+2) and (4g+1, 4g+3) over the two 256-bit halves.
+    const __m512i spread[4] = {lanes_over(4, 2, 0), lanes_over(4, 2, 1), lanes_over(4, 2, 4), lanes_over(4, 2, 5)};
     for (long b = 0; b < nb; ++b) {
       std::uint32_t sc_lo, sc_hi, m_lo, m_hi;
       k_scales_mins(w[b].scales, &sc_lo, &sc_hi, &m_lo, &m_hi);
@@ -99,15 +101,20 @@ struct Q4KKernel {
       const __m256i mins_pairs = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
       __m512i isum[N];
       for (int t = 0; t < N; ++t) isum[t] = _mm512_setzero_si512();
-      for (int k = 0; k < 4; ++k) {
-        // Values 64k .. 64k+63 in order: low nibbles (sub-block 2k), then high (2k+1).
-        const __m256i q = load256(w[b].qs + 32 * k);
-        const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, low4)),
-                                             _mm256_and_si256(_mm256_srli_epi16(q, 4), low4), 1);
-        const __m512i s = _mm512_permutexvar_epi16(spread[k], sc16);
+      for (int g = 0; g < 2; ++g) {
+        // Byte groups 2g, 2g+1: low nibbles are values 128g + [0, 32) and + [64, 96)
+        // (sub-blocks 4g, 4g+2), high nibbles + [32, 64) and + [96, 128) (4g+1, 4g+3); the
+        // activations are stored in that order.
+        const __m512i q = load512(w[b].qs + 64 * g);
+        const __m512i lo = _mm512_and_si512(q, low4);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), low4);
+        const __m512i s_lo = _mm512_permutexvar_epi16(spread[2 * g], sc16);
+        const __m512i s_hi = _mm512_permutexvar_epi16(spread[2 * g + 1], sc16);
         for (int t = 0; t < N; ++t) {
-          const signed char* x = a.q + (t0 + t) * a.cols + kQK_K * b + 64 * k;
-          isum[t] = _mm512_add_epi32(isum[t], _mm512_madd_epi16(_mm512_maddubs_epi16(v, load512(x)), s));
+          const signed char* x = a.q + (t0 + t) * a.cols + kQK_K * b + 128 * g;
+          const __m512i p_lo = _mm512_madd_epi16(_mm512_maddubs_epi16(lo, load512(x)), s_lo);
+          const __m512i p_hi = _mm512_madd_epi16(_mm512_maddubs_epi16(hi, load512(x + 64)), s_hi);
+          isum[t] = _mm512_add_epi32(isum[t], _mm512_add_epi32(p_lo, p_hi));
         }
       }
       const float d = _cvtsh_ss(w[b].d), dmin = _cvtsh_ss(w[b].dmin);
@@ -131,7 +138,7 @@ struct Q6KKernel {
   void run(const unsigned char* row, long t0, float* out) const {
     const auto* w = reinterpret_cast<const BlockQ6_K*>(row);
     const __m512i low4 = _mm512_set1_epi8(0x0f), low2 = _mm512_set1_epi8(0x03);
-    const __m512i spread[4] = {lanes_over(3, 0), lanes_over(3, 4), lanes_over(3, 8), lanes_over(3, 12)};
+    const __m512i spread[4] = {lanes_over(3, 1, 0), lanes_over(3, 1, 4), lanes_over(3, 1, 8), lanes_over(3, 1, 12)};
     __m512 acc[N];
     for (int t = 0; t < N; ++t) acc[t] = _mm512_setzero_ps();
     for (long b = 0; b < nb; ++b) {
