@@ -6,6 +6,7 @@
 // WHALE_ISA=scalar|avx2|avx512 forces a path. Run: build/bench/matmul_bench
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <random>
@@ -13,6 +14,7 @@
 
 #include "formats/ggml_quants.h"
 #include "formats/scalar_formats.h"
+#include "kernels/bandwidth.h"
 #include "kernels/matmul.h"
 #include "util/thread_pool.h"
 
@@ -78,7 +80,18 @@ void BM_Matmul(benchmark::State& state, DType dtype, std::int64_t rows, std::int
   state.SetLabel(isa_name(active_isa()));
 }
 
+// The denominator: this machine's single-thread read bandwidth, measured now (best of 3 wall-
+// clock passes over 512 MiB), reported as bytes_per_second.
+void BM_ReadBandwidth(benchmark::State& state) {
+  ThreadPool pool(1);
+  double best = 0.0;
+  for (auto _ : state) best = std::max(best, measure_read_bandwidth(pool, 512ll << 20, 3));
+  state.counters["bytes_per_second"] = best;
+  state.SetLabel("read, 1 thread");
+}
+
 void register_all() {
+  benchmark::RegisterBenchmark("bandwidth/read", BM_ReadBandwidth)->Iterations(1)->Unit(benchmark::kMillisecond);
   const std::pair<DType, const char*> formats[] = {
       {DType::kBF16, "BF16"}, {DType::kQ8_0, "Q8_0"}, {DType::kQ4_K, "Q4_K"}, {DType::kQ6_K, "Q6_K"}};
   struct Shape { std::int64_t rows, cols, tokens; const char* name; };

@@ -152,10 +152,14 @@ TEST_P(BlockMatmulTest, CloseToFloatProductOfDequantizedWeightsOnEveryIsa) {
     std::vector<float> want, bound;
     reference_product(b.w, x, tokens, want, bound);
     double typical_err = 0, typical_bound = 0;
+    std::vector<float> scalar(want.size());
+    matmul_rows_isa(Isa::kScalar, b.w, 0, rows, x.data(), tokens, scalar.data(), rows);
     for (const Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
       if (!isa_supported(isa)) continue;
       std::vector<float> got(want.size());
       matmul_rows_isa(isa, b.w, 0, rows, x.data(), tokens, got.data(), rows);
+      EXPECT_EQ(0, std::memcmp(got.data(), scalar.data(), got.size() * 4))
+          << dtype_name(dtype) << " " << isa_name(isa) << ": public entry point differs from scalar";
       for (std::size_t i = 0; i < got.size(); ++i) {
         ASSERT_LE(std::fabs(got[i] - want[i]), bound[i])
             << dtype_name(dtype) << " " << isa_name(isa) << " tokens " << tokens << " i " << i;
