@@ -55,23 +55,21 @@ float dot_q4_k(const BlockQ4_K* w, const std::int8_t* xq, const float* xd,
                const std::int16_t* xs, std::int64_t nb) {
   float acc[16] = {}, acc_min[8] = {};
   for (std::int64_t b = 0; b < nb; ++b, xq += kQK_K, xs += 16) {
+    int sc[8], m[8];
+    for (int j = 0; j < 8; ++j) k_scale_min(j, w[b].scales, &sc[j], &m[j]);
     int lane[16] = {};
-    for (int e = 0; e < kQK_K; ++e) {
-      const int j = e / 32;  // sub-block: nibble j % 2 of byte 32 (j / 2) + e % 32
-      int sc, m;
-      k_scale_min(j, w[b].scales, &sc, &m);
-      const std::uint8_t byte = w[b].qs[32 * (j / 2) + e % 32];
-      const int p = q4_k_position(e);
-      lane[(p % 64) / 4] += sc * (j % 2 ? byte >> 4 : byte & 0xf) * xq[p];
+    for (int j = 0; j < 8; ++j) {  // sub-block j: nibble j % 2 of bytes 32 (j / 2) + [0, 32)
+      const std::uint8_t* q = w[b].qs + 32 * (j / 2);
+      const int p0 = q4_k_position(32 * j);  // its 32 activations are contiguous from here
+      int dot[8] = {};
+      for (int l = 0; l < 32; ++l) dot[l / 4] += (j % 2 ? q[l] >> 4 : q[l] & 0xf) * xq[p0 + l];
+      for (int i = 0; i < 8; ++i) lane[(p0 % 64) / 4 + i] += sc[j] * dot[i];
     }
     const float dd = half_to_float(w[b].d) * xd[b];
     const float dm = half_to_float(w[b].dmin) * xd[b];
     for (int i = 0; i < 16; ++i) acc[i] = acc[i] + static_cast<float>(lane[i]) * dd;
-    for (int j = 0; j < 8; ++j) {
-      int sc, m;
-      k_scale_min(j, w[b].scales, &sc, &m);
-      acc_min[j] = acc_min[j] + static_cast<float>(m * (xs[2 * j] + xs[2 * j + 1])) * dm;
-    }
+    for (int j = 0; j < 8; ++j)
+      acc_min[j] = acc_min[j] + static_cast<float>(m[j] * xs[2 * j] + m[j] * xs[2 * j + 1]) * dm;
   }
   float s[8];
   for (int k = 0; k < 8; ++k) s[k] = acc[k] + acc[k + 8];
@@ -83,12 +81,22 @@ float dot_q6_k(const BlockQ6_K* w, const std::int8_t* xq, const float* xd,
   float acc[16] = {};
   for (std::int64_t b = 0; b < nb; ++b, xq += kQK_K, xs += 16) {
     int lane[16] = {};
-    for (int e = 0; e < kQK_K; ++e) {
-      const int half = e / 128, k = (e % 128) / 32, l = e % 32;
-      const std::uint8_t low_byte = w[b].ql[64 * half + 32 * (k % 2) + l];
-      const int code = (k < 2 ? low_byte & 0xf : low_byte >> 4) |
-                       (((w[b].qh[32 * half + l] >> (2 * k)) & 3) << 4);
-      lane[(e % 64) / 4] += w[b].scales[e / 16] * code * xq[e];
+    for (int half = 0; half < 2; ++half) {
+      const std::uint8_t* ql = w[b].ql + 64 * half;
+      const std::uint8_t* qh = w[b].qh + 32 * half;
+      for (int k = 0; k < 4; ++k) {  // values 128 half + 32k + [0, 32): lanes 8 (k % 2) + l / 4
+        const std::int8_t* x = xq + 128 * half + 32 * k;
+        for (int part = 0; part < 2; ++part) {  // 16-value sub-blocks, one scale each
+          const int sc = w[b].scales[8 * half + 2 * k + part];
+          int dot[4] = {};
+          for (int l = 16 * part; l < 16 * part + 16; ++l) {
+            const std::uint8_t low_byte = ql[32 * (k % 2) + l];
+            const int code = (k < 2 ? low_byte & 0xf : low_byte >> 4) | (((qh[l] >> (2 * k)) & 3) << 4);
+            dot[(l % 16) / 4] += code * x[l];
+          }
+          for (int i = 0; i < 4; ++i) lane[8 * (k % 2) + 4 * part + i] += sc * dot[i];
+        }
+      }
     }
     for (int i = 0; i < 8; ++i)
       lane[i] -= 32 * (w[b].scales[2 * i] * xs[2 * i] + w[b].scales[2 * i + 1] * xs[2 * i + 1]);
