@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "formats/ggml_blocks.h"
 #include "formats/scalar_formats.h"
@@ -472,9 +473,15 @@ void quantize_int8_blocks(const float* x, std::int64_t n, std::int64_t block, st
                           float* scale, std::int16_t* sums16) {
   for (std::int64_t b0 = 0; b0 < n; b0 += block) {
     float amax = 0.0f;
-    for (std::int64_t j = b0; j < b0 + block; ++j) amax = std::max(amax, std::fabs(x[j]));
-    const float d = amax / 127.0f;
-    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    bool finite = true;
+    for (std::int64_t j = b0; j < b0 + block; ++j) {
+      amax = std::max(amax, std::fabs(x[j]));
+      finite = finite && std::isfinite(x[j]);
+    }
+    // A NaN or infinity makes the block's scale NaN, so that it reaches every output it feeds
+    // as it would in float arithmetic.
+    const float d = finite ? amax / 127.0f : std::numeric_limits<float>::quiet_NaN();
+    const float inv = finite && amax > 0.0f ? 127.0f / amax : 0.0f;
     scale[b0 / block] = d;
     for (std::int64_t j = b0; j < b0 + block; ++j)
       q[j] = static_cast<std::int8_t>(std::clamp(round_to_int(x[j] * inv), -127, 127));

@@ -26,7 +26,8 @@ void quantize_row(DType dtype, const float* x, void* dst, std::int64_t n);
 
 // Activations for the int8 kernels: x[0, n) in blocks of `block` values, each
 // scale[b] = max|x| / 127 and q = round(x / scale) in [-127, 127] (never -128, so the kernels'
-// sign trick is exact). When sums16 is not null, sums16[i] = the sum of q[16i, 16i + 16).
+// sign trick is exact); a block holding NaN or infinity gets scale NaN and codes 0. When
+// sums16 is not null, sums16[i] = the sum of q[16i, 16i + 16).
 void quantize_int8_blocks(const float* x, std::int64_t n, std::int64_t block, std::int8_t* q,
                           float* scale, std::int16_t* sums16);
 

@@ -257,6 +257,23 @@ INSTANTIATE_TEST_SUITE_P(OtherFormats, GenericBlockTest,
                                            DType::kIQ4_NL, DType::kIQ4_XS),
                          [](const auto& p) { return std::string(dtype_name(p.param)); });
 
+TEST(BlockMatmulTest, NanActivationReachesTheOutputOnEveryIsa) {
+  for (const DType dtype : {DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
+    const BlockWeight b = make_block_weight(dtype, 5, 512, 2);
+    auto x = activations(2, 512, 4);
+    x[512 + 300] = NAN;  // token 1 only
+    for (const Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+      if (!isa_supported(isa)) continue;
+      std::vector<float> y(10);
+      matmul_rows_isa(isa, b.w, 0, 5, x.data(), 2, y.data(), 5);
+      for (int r = 0; r < 5; ++r) {
+        EXPECT_FALSE(std::isnan(y[r])) << dtype_name(dtype) << " " << isa_name(isa);
+        EXPECT_TRUE(std::isnan(y[5 + r])) << dtype_name(dtype) << " " << isa_name(isa);
+      }
+    }
+  }
+}
+
 TEST(BlockMatmulTest, PartialBlockRowsAreRejectedWithTheTensorName) {
   std::vector<std::uint8_t> bytes(1024);
   WeightMatrix w;
