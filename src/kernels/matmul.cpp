@@ -4,9 +4,11 @@
 #include <cstring>
 #include <vector>
 
+#include "formats/ggml_quants.h"
 #include "formats/scalar_formats.h"
 #include "kernels/dot.h"
 #include "kernels/matmul_isa.h"
+#include "kernels/quant_matmul.h"
 #include "util/thread_pool.h"
 #include "util/error.h"
 
@@ -22,6 +24,12 @@ std::int64_t WeightMatrix::bytes() const {
 void dequantize_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t row_end,
                      float* out) {
   const std::int64_t cols = w.cols;
+  if (dtype_is_block_format(w.dtype)) {
+    const std::int64_t row_bytes = dtype_row_bytes(w.dtype, cols);
+    for (std::int64_t r = row_begin; r < row_end; ++r)
+      dequantize_row(w.dtype, w.data + r * row_bytes, out + (r - row_begin) * cols, cols);
+    return;
+  }
   for (std::int64_t r = row_begin; r < row_end; ++r) {
     float* o = out + (r - row_begin) * cols;
     switch (w.dtype) {
@@ -79,7 +87,33 @@ void check_computable(const WeightMatrix& w) {
         fail("{}: F8_E4M3 weight without block scales", w.name);
       return;
     default:
+      if (dtype_is_block_format(w.dtype)) {
+        if (w.cols % dtype_block_elements(w.dtype) != 0)
+          fail("{}: {} columns are not whole {} blocks of {}", w.name, w.cols,
+               dtype_name(w.dtype), dtype_block_elements(w.dtype));
+        return;
+      }
       fail("{}: dtype {} is not a weight format whale computes with", w.name, dtype_name(w.dtype));
+  }
+}
+
+// Block formats without an int8 kernel: rows dequantized into this thread's tile, then the
+// float32 tile product of the chosen ISA.
+void matmul_rows_dequantized(Isa isa, const WeightMatrix& w, std::int64_t row_begin,
+                             std::int64_t row_end, const float* x, std::int64_t n_tokens,
+                             float* y, std::int64_t y_stride) {
+  const std::int64_t cols = w.cols;
+  auto& tile = tile_scratch;
+  if (static_cast<std::int64_t>(tile.size()) < kRowTile * cols)
+    tile.resize(static_cast<std::size_t>(kRowTile * cols));
+  for (std::int64_t r0 = row_begin; r0 < row_end; r0 += kRowTile) {
+    const std::int64_t r1 = std::min(row_end, r0 + kRowTile);
+    dequantize_rows(w, r0, r1, tile.data());
+    float* yr = y + (r0 - row_begin);
+    if (isa == Isa::kAvx512)
+      isa_avx512::matmul_tile_f32(tile.data(), r1 - r0, cols, x, n_tokens, yr, y_stride);
+    else
+      isa_avx2::matmul_tile_f32(tile.data(), r1 - r0, cols, x, n_tokens, yr, y_stride);
   }
 }
 
@@ -105,8 +139,17 @@ void matmul_rows_scalar(const WeightMatrix& w, std::int64_t row_begin, std::int6
 void matmul_rows_isa(Isa isa, const WeightMatrix& w, std::int64_t row_begin, std::int64_t row_end,
                      const float* x, std::int64_t n_tokens, float* y, std::int64_t y_stride) {
   check_computable(w);
+  if (has_int8_kernel(w.dtype)) {
+    const Int8Activations a = quantize_activations(w.dtype, x, n_tokens, w.cols);
+    int8_matmul_rows(int8_kernel_for(isa), w, row_begin, row_end, a, y, y_stride);
+    return;
+  }
   if (isa == Isa::kScalar || !isa_supported(isa)) {
     matmul_rows_scalar(w, row_begin, row_end, x, n_tokens, y, y_stride);
+    return;
+  }
+  if (dtype_is_block_format(w.dtype)) {
+    matmul_rows_dequantized(isa, w, row_begin, row_end, x, n_tokens, y, y_stride);
     return;
   }
   auto& tile = tile_scratch;
@@ -134,6 +177,14 @@ void matmul(const WeightMatrix& w, const float* x, std::int64_t n_tokens, float*
   // Chunks are whole multiples of 16 rows (SIMD row groups and FP8 block rows stay together),
   // about eight per thread so that uneven progress balances out.
   const std::int64_t grain = std::max<std::int64_t>(16, (w.rows / (pool.size() * 8)) / 16 * 16);
+  if (has_int8_kernel(w.dtype)) {  // activations quantized once, shared by every thread
+    const Int8Activations a = quantize_activations(w.dtype, x, n_tokens, w.cols);
+    const Int8Kernel kernel = int8_kernel_for(active_isa());
+    pool.parallel_for(w.rows, grain, [&](std::int64_t begin, std::int64_t end, int) {
+      int8_matmul_rows(kernel, w, begin, end, a, y + begin, w.rows);
+    });
+    return;
+  }
   pool.parallel_for(w.rows, grain, [&](std::int64_t begin, std::int64_t end, int) {
     matmul_rows(w, begin, end, x, n_tokens, y + begin, w.rows);
   });

@@ -17,7 +17,10 @@ struct WeightMatrix {
   DType dtype = DType::kF32;
   std::int64_t rows = 0;
   std::int64_t cols = 0;
-  const std::uint8_t* data = nullptr;  // rows * cols elements of dtype, row-major
+  // rows * dtype_row_bytes(dtype, cols) bytes, row-major. For GGML block formats (Q8_0, Q4_K,
+  // ...) a row is cols / block blocks, exactly as a GGUF tensor with ne0 = cols stores it;
+  // cols must be a multiple of the block size.
+  const std::uint8_t* data = nullptr;
   // F8_E4M3 only: float32 multipliers, [ceil(rows/block_rows), ceil(cols/block_cols)].
   const float* block_scales = nullptr;
   std::int64_t block_rows = 128;
@@ -32,6 +35,10 @@ void dequantize_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t
 
 // y[t, r] = Σ_c x[t, c] · W[r, c]. Rows are split across the pool's threads; every output is
 // computed by the same code whatever the thread count, so results are bit-identical.
+// Q8_0, Q4_K and Q6_K weights take int8 kernels (kernels/quant_matmul.h): x is quantized to
+// int8 blocks once per call, so results differ from the float product by that rounding
+// (about 0.4% of a block's largest activation per value); other block formats are dequantized
+// a few rows at a time and multiplied in float32.
 void matmul(const WeightMatrix& w, const float* x, std::int64_t n_tokens, float* y,
             ThreadPool& pool);
 

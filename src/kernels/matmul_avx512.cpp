@@ -61,4 +61,9 @@ void matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const floa
   matmul_rows_simd(w, row_begin, row_end, x, n_tokens, y, y_stride, tile);
 }
 
+void matmul_tile_f32(const float* tile, long n_rows, long cols, const float* x, long n_tokens,
+                     float* y, long y_stride) {
+  tile_rows_f32(tile, n_rows, cols, x, n_tokens, y, y_stride);
+}
+
 }  // namespace whale::isa_avx512

@@ -1,0 +1,196 @@
+// The scalar twin of the int8 kernels (the definition of their results), activation
+// quantization and dispatch. See quant_matmul.h for the order of float operations.
+#include "kernels/quant_matmul.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "formats/ggml_blocks.h"
+#include "formats/ggml_quants.h"
+#include "kernels/matmul_isa.h"
+
+namespace whale {
+namespace {
+
+struct ActivationScratch {
+  std::vector<std::int8_t> q;
+  std::vector<float> scale;
+  std::vector<std::int16_t> sums16;
+};
+thread_local ActivationScratch activation_scratch;
+
+template <typename T>
+void grow(std::vector<T>& v, std::int64_t n) {
+  if (static_cast<std::int64_t>(v.size()) < n) v.resize(static_cast<std::size_t>(n));
+}
+
+// Where value e of a super-block sits in Q4_K's activation order (quant_matmul.h).
+int q4_k_position(int e) {
+  const int quarter = (e % 128) / 32;
+  const int swapped = quarter == 1 ? 2 : quarter == 2 ? 1 : quarter;
+  return e - 32 * quarter + 32 * swapped;
+}
+
+float tree8(const float* v) {
+  return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+}
+
+float dot_q8_0(const BlockQ8_0* w, const std::int8_t* xq, const float* xd, std::int64_t nb) {
+  float acc[16] = {};
+  for (std::int64_t b = 0; b < nb; ++b) {
+    const float p = half_to_float(w[b].d) * xd[b];
+    for (int k = 0; k < 8; ++k) {
+      int s = 0;
+      for (int i = 4 * k; i < 4 * k + 4; ++i) s += w[b].qs[i] * xq[32 * b + i];
+      float& a = acc[8 * (b % 2) + k];
+      a = a + static_cast<float>(s) * p;
+    }
+  }
+  float s[8];
+  for (int k = 0; k < 8; ++k) s[k] = acc[k] + acc[k + 8];
+  return tree8(s);
+}
+
+float dot_q4_k(const BlockQ4_K* w, const std::int8_t* xq, const float* xd,
+               const std::int16_t* xs, std::int64_t nb) {
+  float acc[16] = {}, acc_min[8] = {};
+  for (std::int64_t b = 0; b < nb; ++b, xq += kQK_K, xs += 16) {
+    int sc[8], m[8];
+    for (int j = 0; j < 8; ++j) k_scale_min(j, w[b].scales, &sc[j], &m[j]);
+    int lane[16] = {};
+    for (int j = 0; j < 8; ++j) {  // sub-block j: nibble j % 2 of bytes 32 (j / 2) + [0, 32)
+      const std::uint8_t* q = w[b].qs + 32 * (j / 2);
+      const int p0 = q4_k_position(32 * j);  // its 32 activations are contiguous from here
+      int dot[8] = {};
+      for (int l = 0; l < 32; ++l) dot[l / 4] += (j % 2 ? q[l] >> 4 : q[l] & 0xf) * xq[p0 + l];
+      for (int i = 0; i < 8; ++i) lane[(p0 % 64) / 4 + i] += sc[j] * dot[i];
+    }
+    const float dd = half_to_float(w[b].d) * xd[b];
+    const float dm = half_to_float(w[b].dmin) * xd[b];
+    for (int i = 0; i < 16; ++i) acc[i] = acc[i] + static_cast<float>(lane[i]) * dd;
+    for (int j = 0; j < 8; ++j)
+      acc_min[j] = acc_min[j] + static_cast<float>(m[j] * xs[2 * j] + m[j] * xs[2 * j + 1]) * dm;
+  }
+  float s[8];
+  for (int k = 0; k < 8; ++k) s[k] = acc[k] + acc[k + 8];
+  return tree8(s) - tree8(acc_min);
+}
+
+float dot_q6_k(const BlockQ6_K* w, const std::int8_t* xq, const float* xd,
+               const std::int16_t* xs, std::int64_t nb) {
+  float acc[16] = {};
+  for (std::int64_t b = 0; b < nb; ++b, xq += kQK_K, xs += 16) {
+    int lane[16] = {};
+    for (int half = 0; half < 2; ++half) {
+      const std::uint8_t* ql = w[b].ql + 64 * half;
+      const std::uint8_t* qh = w[b].qh + 32 * half;
+      for (int k = 0; k < 4; ++k) {  // values 128 half + 32k + [0, 32): lanes 8 (k % 2) + l / 4
+        const std::int8_t* x = xq + 128 * half + 32 * k;
+        for (int part = 0; part < 2; ++part) {  // 16-value sub-blocks, one scale each
+          const int sc = w[b].scales[8 * half + 2 * k + part];
+          int dot[4] = {};
+          for (int l = 16 * part; l < 16 * part + 16; ++l) {
+            const std::uint8_t low_byte = ql[32 * (k % 2) + l];
+            const int code = (k < 2 ? low_byte & 0xf : low_byte >> 4) | (((qh[l] >> (2 * k)) & 3) << 4);
+            dot[(l % 16) / 4] += code * x[l];
+          }
+          for (int i = 0; i < 4; ++i) lane[8 * (k % 2) + 4 * part + i] += sc * dot[i];
+        }
+      }
+    }
+    for (int i = 0; i < 8; ++i)
+      lane[i] -= 32 * (w[b].scales[2 * i] * xs[2 * i] + w[b].scales[2 * i + 1] * xs[2 * i + 1]);
+    const float dd = half_to_float(w[b].d) * xd[b];
+    for (int i = 0; i < 16; ++i) acc[i] = acc[i] + static_cast<float>(lane[i]) * dd;
+  }
+  float s[8];
+  for (int k = 0; k < 8; ++k) s[k] = acc[k] + acc[k + 8];
+  return tree8(s);
+}
+
+void int8_matmul_rows_scalar(const WeightMatrix& w, std::int64_t row_begin,
+                             std::int64_t row_end, const Int8Activations& a, float* y,
+                             std::int64_t y_stride) {
+  const std::int64_t row_bytes = dtype_row_bytes(w.dtype, w.cols);
+  const std::int64_t nb = w.cols / dtype_block_elements(w.dtype);
+  const std::int64_t scales_per_token = w.cols / a.block;
+  for (std::int64_t r = row_begin; r < row_end; ++r) {
+    const std::uint8_t* row = w.data + r * row_bytes;
+    for (std::int64_t t = 0; t < a.n_tokens; ++t) {
+      const std::int8_t* xq = a.q + t * w.cols;
+      const float* xd = a.scale + t * scales_per_token;
+      const std::int16_t* xs = a.sums16 != nullptr ? a.sums16 + t * (w.cols / 16) : nullptr;
+      float out;
+      switch (w.dtype) {
+        case DType::kQ8_0: out = dot_q8_0(reinterpret_cast<const BlockQ8_0*>(row), xq, xd, nb); break;
+        case DType::kQ4_K: out = dot_q4_k(reinterpret_cast<const BlockQ4_K*>(row), xq, xd, xs, nb); break;
+        default: out = dot_q6_k(reinterpret_cast<const BlockQ6_K*>(row), xq, xd, xs, nb); break;
+      }
+      y[t * y_stride + (r - row_begin)] = out;
+    }
+  }
+}
+
+}  // namespace
+
+Int8Activations quantize_activations(DType weight_dtype, const float* x, std::int64_t n_tokens,
+                                     std::int64_t cols) {
+  Int8Activations a;
+  a.n_tokens = n_tokens;
+  a.cols = cols;
+  a.block = weight_dtype == DType::kQ8_0 ? kQK : kQK_K;
+  const bool sums = weight_dtype != DType::kQ8_0;
+  auto& s = activation_scratch;
+  // 64 bytes of slack: kernels may load a whole vector at the last block.
+  grow(s.q, n_tokens * cols + 64);
+  grow(s.scale, n_tokens * (cols / a.block) + 16);
+  if (sums) grow(s.sums16, n_tokens * (cols / 16) + 16);
+  for (std::int64_t t = 0; t < n_tokens; ++t)
+    quantize_int8_blocks(x + t * cols, cols, a.block, s.q.data() + t * cols,
+                         s.scale.data() + t * (cols / a.block),
+                         sums ? s.sums16.data() + t * (cols / 16) : nullptr);
+  if (weight_dtype == DType::kQ4_K) {
+    for (std::int64_t i = 0; i < n_tokens * cols; i += 128)
+      std::swap_ranges(s.q.data() + i + 32, s.q.data() + i + 64, s.q.data() + i + 64);
+  }
+  a.q = s.q.data();
+  a.scale = s.scale.data();
+  a.sums16 = sums ? s.sums16.data() : nullptr;
+  return a;
+}
+
+bool int8_kernel_supported(Int8Kernel kernel) {
+  switch (kernel) {
+    case Int8Kernel::kScalar: return true;
+    case Int8Kernel::kAvx2: return cpu_features().avx2;
+    case Int8Kernel::kAvx512: return cpu_features().avx512;
+    case Int8Kernel::kAvx512Vnni: return cpu_features().avx512_vnni;
+  }
+  return false;
+}
+
+Int8Kernel int8_kernel_for(Isa isa) {
+  if (!isa_supported(isa)) return Int8Kernel::kScalar;
+  switch (isa) {
+    case Isa::kScalar: return Int8Kernel::kScalar;
+    case Isa::kAvx2: return Int8Kernel::kAvx2;
+    case Isa::kAvx512:
+      return cpu_features().avx512_vnni ? Int8Kernel::kAvx512Vnni : Int8Kernel::kAvx512;
+  }
+  return Int8Kernel::kScalar;
+}
+
+void int8_matmul_rows(Int8Kernel kernel, const WeightMatrix& w, std::int64_t row_begin,
+                      std::int64_t row_end, const Int8Activations& a, float* y,
+                      std::int64_t y_stride) {
+  if (!int8_kernel_supported(kernel)) kernel = Int8Kernel::kScalar;
+  switch (kernel) {
+    case Int8Kernel::kScalar: return int8_matmul_rows_scalar(w, row_begin, row_end, a, y, y_stride);
+    case Int8Kernel::kAvx2: return isa_avx2::int8_matmul_rows(w, row_begin, row_end, a, y, y_stride);
+    case Int8Kernel::kAvx512: return isa_avx512::int8_matmul_rows(w, row_begin, row_end, a, y, y_stride);
+    case Int8Kernel::kAvx512Vnni:
+      return isa_avx512vnni::int8_matmul_rows(w, row_begin, row_end, a, y, y_stride);
+  }
+}
+
+}  // namespace whale

@@ -1,0 +1,62 @@
+// matmul on GGML block weights (Q8_0, Q4_K, Q6_K) with int8 dot products: the activations
+// are quantized once per call to int8 blocks (32 values for Q8_0 weights, 256 with 16-value
+// partial sums for the k-quants), every block product is an exact integer sum, and the float
+// scales are applied in one fixed order, so every ISA path gives bit-identical results.
+//
+// The fixed order (the scalar twin in quant_matmul.cpp is its definition), with
+// tree8(v) = ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7)), the reduction of an 8-float register:
+//  - Q8_0: 16 float accumulators; the four-byte group k of block b adds
+//    float(sum of its four products) * (d_w[b] * d_x[b]) to accumulator 8 * (b % 2) + k; the
+//    result is tree8(acc_k + acc_{k+8}).
+//  - Q4_K, Q6_K: per super-block, 16 exact integer lanes: the value at activation position p
+//    (0..255, see Int8Activations::q for Q4_K's order) adds scale * code * x to lane
+//    (p % 64) / 4 (Q6_K codes unsigned, 0..63, and lane
+//    i < 8 less 32 * (sc_2i * xsum_2i + sc_2i+1 * xsum_2i+1) for the -32 offset); then
+//    acc_i = acc_i + float(lane_i) * (d * d_x). Q4_K's mins: 8 integer lanes
+//    m_j * (xsum_2j + xsum_2j+1), into acc_min_j = acc_min_j + float(.) * (dmin * d_x).
+//    The result is tree8(acc_k + acc_{k+8}), minus tree8(acc_min) for Q4_K.
+//    (xsum_i: the sum of the 16 int8 activations i of the super-block.)
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/matmul.h"
+
+namespace whale {
+
+// Weight formats with int8 kernels.
+inline bool has_int8_kernel(DType dtype) {
+  return dtype == DType::kQ8_0 || dtype == DType::kQ4_K || dtype == DType::kQ6_K;
+}
+
+// Activations as int8 blocks, structure of arrays (contiguous codes load as whole vectors).
+struct Int8Activations {
+  std::int64_t n_tokens = 0;
+  std::int64_t cols = 0;
+  std::int64_t block = 32;              // 32 (Q8_0 weights) or 256 (k-quants)
+  // [n_tokens, cols]. For Q4_K weights, in each 128 values the second and third 32-value
+  // quarters are swapped: a Q4_K byte group of 64 holds values [0,32) and [64,96) of a 128 in
+  // its low nibbles, so those activations then load as one 64-byte vector.
+  const std::int8_t* q = nullptr;
+  const float* scale = nullptr;         // [n_tokens, cols / block]
+  const std::int16_t* sums16 = nullptr; // [n_tokens, cols / 16], k-quants only, natural order
+};
+
+// Quantizes x ([n_tokens, cols]) for weights of `weight_dtype` into this thread's reusable
+// scratch; the view stays valid until this thread's next call.
+Int8Activations quantize_activations(DType weight_dtype, const float* x, std::int64_t n_tokens,
+                                     std::int64_t cols);
+
+// The int8 kernels. kAvx512Vnni differs from kAvx512 only in using vpdpbusd.
+enum class Int8Kernel { kScalar, kAvx2, kAvx512, kAvx512Vnni };
+
+bool int8_kernel_supported(Int8Kernel kernel);
+// The best supported kernel for an ISA path (kAvx512 -> VNNI where the CPU has it).
+Int8Kernel int8_kernel_for(Isa isa);
+
+// y[t * y_stride + (r - row_begin)] for r in [row_begin, row_end), all tokens of `a`.
+void int8_matmul_rows(Int8Kernel kernel, const WeightMatrix& w, std::int64_t row_begin,
+                      std::int64_t row_end, const Int8Activations& a, float* y,
+                      std::int64_t y_stride);
+
+}  // namespace whale

@@ -1,0 +1,193 @@
+// int8 kernels for AVX2 (quant_matmul.h): vpmaddubsw (unsigned x signed bytes -> int16 pairs)
+// then vpmaddwd into int32. Compiled with -mavx2 -mfma -mf16c; run only where cpu_features()
+// reports them.
+#include <immintrin.h>
+
+#include "formats/ggml_blocks.h"
+#include "kernels/matmul_isa.h"
+#include "kernels/quant_matmul.h"
+
+namespace whale::isa_avx2 {
+namespace {
+
+// The fixed reduction of quant_matmul.h: lanes k and k+4 first, then pairs, then the rest.
+inline float hsum_ps(__m256 v) {
+  __m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+  q = _mm_add_ss(q, _mm_movehdup_ps(q));
+  return _mm_cvtss_f32(q);
+}
+
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// vpshufb control that copies 16-bit lane j of each 128-bit half to all of that half.
+inline __m256i pick_word(int j) { return _mm256_set1_epi16(static_cast<short>(((2 * j + 1) << 8) | (2 * j))); }
+// ... lane j to the low half and lane j + 1 to the high half.
+inline __m256i pick_word_pair(int j) {
+  return _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(((2 * j + 3) << 8) | (2 * j + 2))),
+                          _mm_set1_epi16(static_cast<short>(((2 * j + 1) << 8) | (2 * j))));
+}
+
+struct Q8_0Kernel {
+  const Int8Activations& a;
+  long nb;
+
+  template <int N>
+  static inline void block(const BlockQ8_0& w, long b, const signed char* const* xq,
+                           const float* const* xd, __m256* acc) {
+    const __m256i q = load256(w.qs);
+    const __m256i abs_q = _mm256_sign_epi8(q, q);  // -128 stays 0x80 = 128 unsigned: exact
+    const float dw = _cvtsh_ss(w.d);
+    for (int t = 0; t < N; ++t) {
+      const __m256i x = _mm256_sign_epi8(load256(xq[t] + 32 * b), q);
+      const __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(abs_q, x), _mm256_set1_epi16(1));
+      acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(dw * xd[t][b])));
+    }
+  }
+
+  template <int N>
+  void run(const unsigned char* row, long t0, float* out) const {
+    const auto* w = reinterpret_cast<const BlockQ8_0*>(row);
+    const signed char* xq[N];
+    const float* xd[N];
+    __m256 even[N], odd[N];
+    for (int t = 0; t < N; ++t) {
+      xq[t] = a.q + (t0 + t) * a.cols;
+      xd[t] = a.scale + (t0 + t) * nb;
+      even[t] = _mm256_setzero_ps();
+      odd[t] = _mm256_setzero_ps();
+    }
+    long b = 0;
+    for (; b + 2 <= nb; b += 2) {
+      block<N>(w[b], b, xq, xd, even);
+      block<N>(w[b + 1], b + 1, xq, xd, odd);
+    }
+    if (b < nb) block<N>(w[b], b, xq, xd, even);
+    for (int t = 0; t < N; ++t) out[t] = hsum_ps(_mm256_add_ps(even[t], odd[t]));
+  }
+};
+
+struct Q4KKernel {
+  const Int8Activations& a;
+  long nb;
+
+  template <int N>
+  void run(const unsigned char* row, long t0, float* out) const {
+    const auto* w = reinterpret_cast<const BlockQ4_K*>(row);
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    // Float lanes 0-7 / 8-15 of quant_matmul.h's order: byte groups 0, 2 / 1, 3.
+    __m256 acc_lo[N], acc_hi[N], acc_min[N];
+    for (int t = 0; t < N; ++t) acc_lo[t] = acc_hi[t] = acc_min[t] = _mm256_setzero_ps();
+    for (long b = 0; b < nb; ++b) {
+      std::uint32_t sc_lo, sc_hi, m_lo, m_hi;
+      k_scales_mins(w[b].scales, &sc_lo, &sc_hi, &m_lo, &m_hi);
+      const __m128i sc16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(sc_hi), static_cast<int>(sc_lo)));
+      const __m128i m16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(m_hi), static_cast<int>(m_lo)));
+      const __m256i scales = _mm256_broadcastsi128_si256(sc16);
+      // m_j against both 16-value partial sums of sub-block j.
+      const __m256i mins_pairs = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
+      __m256i sum_lo[N], sum_hi[N];
+      for (int t = 0; t < N; ++t) sum_lo[t] = sum_hi[t] = _mm256_setzero_si256();
+      for (int k = 0; k < 4; ++k) {
+        // Byte group k: values 64k + [0, 32) (low nibbles) and 64k + [32, 64) (high), at
+        // activation positions 128 (k / 2) + 32 (k % 2) and that + 64 (quarters swapped).
+        const __m256i q = load256(w[b].qs + 32 * k);
+        const __m256i lo = _mm256_and_si256(q, low4);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+        const __m256i s_lo = _mm256_shuffle_epi8(scales, pick_word(2 * k));
+        const __m256i s_hi = _mm256_shuffle_epi8(scales, pick_word(2 * k + 1));
+        for (int t = 0; t < N; ++t) {
+          const signed char* x = a.q + (t0 + t) * a.cols + kQK_K * b + 128 * (k / 2) + 32 * (k % 2);
+          const __m256i p = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(x)), s_lo),
+                                             _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(x + 64)), s_hi));
+          if (k % 2 == 0)
+            sum_lo[t] = _mm256_add_epi32(sum_lo[t], p);
+          else
+            sum_hi[t] = _mm256_add_epi32(sum_hi[t], p);
+        }
+      }
+      const float d = _cvtsh_ss(w[b].d), dmin = _cvtsh_ss(w[b].dmin);
+      for (int t = 0; t < N; ++t) {
+        const short* xs = a.sums16 + (t0 + t) * (a.cols / 16) + 16 * b;
+        const float xd = a.scale[(t0 + t) * nb + b];
+        const __m256 dd = _mm256_set1_ps(d * xd);
+        acc_lo[t] = _mm256_add_ps(acc_lo[t], _mm256_mul_ps(_mm256_cvtepi32_ps(sum_lo[t]), dd));
+        acc_hi[t] = _mm256_add_ps(acc_hi[t], _mm256_mul_ps(_mm256_cvtepi32_ps(sum_hi[t]), dd));
+        const __m256i msum = _mm256_madd_epi16(mins_pairs, load256(xs));
+        acc_min[t] = _mm256_add_ps(acc_min[t], _mm256_mul_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(dmin * xd)));
+      }
+    }
+    for (int t = 0; t < N; ++t) out[t] = hsum_ps(_mm256_add_ps(acc_lo[t], acc_hi[t])) - hsum_ps(acc_min[t]);
+  }
+};
+
+struct Q6KKernel {
+  const Int8Activations& a;
+  long nb;
+
+  template <int N>
+  void run(const unsigned char* row, long t0, float* out) const {
+    const auto* w = reinterpret_cast<const BlockQ6_K*>(row);
+    const __m256i low4 = _mm256_set1_epi8(0x0f), low2 = _mm256_set1_epi8(0x03);
+    // Float lanes 0-7 / 8-15 of quant_matmul.h's order: q[0], q[2] / q[1], q[3].
+    __m256 acc_lo[N], acc_hi[N];
+    for (int t = 0; t < N; ++t) acc_lo[t] = acc_hi[t] = _mm256_setzero_ps();
+    for (long b = 0; b < nb; ++b) {
+      __m256i sum_lo[N], sum_hi[N];
+      const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
+      // The -32 offset of every code: 32 * sum_j sc_j * xsum_j, subtracted up front.
+      for (int t = 0; t < N; ++t) {
+        const short* xs = a.sums16 + (t0 + t) * (a.cols / 16) + 16 * b;
+        sum_lo[t] = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                     _mm256_slli_epi32(_mm256_madd_epi16(sc16, load256(xs)), 5));
+        sum_hi[t] = _mm256_setzero_si256();
+      }
+      for (int half = 0; half < 2; ++half) {
+        const __m256i ql0 = load256(w[b].ql + 64 * half);
+        const __m256i ql1 = load256(w[b].ql + 64 * half + 32);
+        const __m256i qh = load256(w[b].qh + 32 * half);
+        __m256i q[4];
+        q[0] = _mm256_or_si256(_mm256_and_si256(ql0, low4), _mm256_slli_epi16(_mm256_and_si256(qh, low2), 4));
+        q[1] = _mm256_or_si256(_mm256_and_si256(ql1, low4),
+                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), low2), 4));
+        q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4),
+                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), low2), 4));
+        q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
+                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), low2), 4));
+        // This half's eight scales as 16-bit lanes, in both 128-bit halves.
+        const __m256i sc = _mm256_broadcastsi128_si256(half == 0 ? _mm256_castsi256_si128(sc16)
+                                                                 : _mm256_extracti128_si256(sc16, 1));
+        for (int k = 0; k < 4; ++k) {
+          // Bytes 0-15 of q[k] are sub-block 2k of this half, bytes 16-31 sub-block 2k+1.
+          const __m256i s = _mm256_shuffle_epi8(sc, pick_word_pair(2 * k));
+          for (int t = 0; t < N; ++t) {
+            const signed char* x = a.q + (t0 + t) * a.cols + kQK_K * b + 128 * half + 32 * k;
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], load256(x)), s);
+            if (k % 2 == 0)
+              sum_lo[t] = _mm256_add_epi32(sum_lo[t], p);
+            else
+              sum_hi[t] = _mm256_add_epi32(sum_hi[t], p);
+          }
+        }
+      }
+      const float d = _cvtsh_ss(w[b].d);
+      for (int t = 0; t < N; ++t) {
+        const __m256 dd = _mm256_set1_ps(d * a.scale[(t0 + t) * nb + b]);
+        acc_lo[t] = _mm256_add_ps(acc_lo[t], _mm256_mul_ps(_mm256_cvtepi32_ps(sum_lo[t]), dd));
+        acc_hi[t] = _mm256_add_ps(acc_hi[t], _mm256_mul_ps(_mm256_cvtepi32_ps(sum_hi[t]), dd));
+      }
+    }
+    for (int t = 0; t < N; ++t) out[t] = hsum_ps(_mm256_add_ps(acc_lo[t], acc_hi[t]));
+  }
+};
+
+#include "kernels/quant_tiles-inl.h"
+
+}  // namespace
+
+void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end,
+                      const Int8Activations& a, float* y, long y_stride) {
+  int8_rows(w, row_begin, row_end, a, y, y_stride);
+}
+
+}  // namespace whale::isa_avx2
