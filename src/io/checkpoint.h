@@ -8,10 +8,11 @@
 #include <vector>
 
 #include "io/safetensors.h"
+#include "io/tensor_source.h"
 
 namespace whale {
 
-class Checkpoint {
+class Checkpoint final : public TensorSource {
  public:
   // Opens `folder`; throws whale::Error naming the file at fault.
   explicit Checkpoint(const std::string& folder);
@@ -19,9 +20,9 @@ class Checkpoint {
   const std::string& folder() const { return folder_; }
   std::string config_path() const { return folder_ + "/config.json"; }
 
-  // nullptr when absent.
-  const TensorInfo* find(const std::string& name) const;
-  const std::map<std::string, const TensorInfo*>& tensors() const { return tensors_; }
+  const std::string& origin() const override { return folder_; }
+  const TensorInfo* find(const std::string& name) const override;
+  const std::map<std::string, const TensorInfo*>& tensors() const override { return tensors_; }
   std::size_t bytes_on_disk() const;
   std::size_t shard_count() const { return files_.size(); }
 
