@@ -36,6 +36,7 @@ class Binder {
     return *info;
   }
 
+  // Any dtype matmul reads in place; GGML block formats join the list when the kernels do.
   WeightMatrix matrix(DenseTensor t, std::int64_t layer, std::int64_t rows, std::int64_t cols) {
     const TensorInfo& info = get(t, layer, {rows, cols});
     if (info.dtype != DType::kF32 && info.dtype != DType::kBF16 && info.dtype != DType::kF16)
