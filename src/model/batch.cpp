@@ -7,9 +7,10 @@
 namespace whale {
 
 void validate_batch_and_extend_cache(std::span<const BatchToken> batch, KvCache& cache,
-                                     std::int64_t vocab_size) {
+                                     std::int64_t vocab_size,
+                                     std::vector<std::int64_t>& next) {
   const std::int64_t T = static_cast<std::int64_t>(batch.size());
-  std::vector<std::int64_t> next(static_cast<std::size_t>(cache.max_sequences()), -1);
+  next.assign(static_cast<std::size_t>(cache.max_sequences()), -1);
   for (std::int64_t i = 0; i < T; ++i) {
     const BatchToken& t = batch[i];
     if (t.id < 0 || t.id >= vocab_size)

@@ -320,7 +320,7 @@ void DeepSeekModel::forward(std::span<const BatchToken> batch, KvCache& cache_ba
   const std::int64_t T = static_cast<std::int64_t>(batch.size());
   const std::int64_t H = c.hidden_size, V = c.vocab_size;
 
-  validate_batch_and_extend_cache(batch, *cache, V);
+  validate_batch_and_extend_cache(batch, *cache, V, buf_.next_position);
 
   float* hidden = grow(buf_.hidden, T * H);
   for (std::int64_t i = 0; i < T; ++i)

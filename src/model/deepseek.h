@@ -111,6 +111,7 @@ class DeepSeekModel final : public Model {
     std::vector<std::int64_t> expert_offsets;  // [E + 1]
     std::vector<std::int64_t> expert_fill;     // [E] next free slot per expert
     std::vector<float> route_scratch;          // [4 * E] route_token's working space
+    std::vector<std::int64_t> next_position;   // [sequences] batch validation
   } buf_;
 };
 

@@ -82,6 +82,7 @@ class DenseModel final : public Model {
     std::vector<float> ffn_b;     // [T, F]
     std::vector<float> rope_cos;  // [T, d/2]
     std::vector<float> rope_sin;  // [T, d/2]
+    std::vector<std::int64_t> next_position;  // [sequences] batch validation
   } buf_;
 };
 
