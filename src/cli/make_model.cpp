@@ -64,9 +64,10 @@ void register_make_model(CLI::App& app) {
   };
   auto opt = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
-      "make-model", "Write a random-weight checkpoint in DeepSeek's Hugging Face layout");
+      "make-model", "Write a random-weight checkpoint in Hugging Face layout (DeepSeek, Qwen2, Llama)");
   cmd->add_option("--shape", opt->shape,
-                  fmt::format("Model shape: {}", fmt::join(model_shape_names(), ", ")))
+                  fmt::format("Model shape: {}, {}", fmt::join(model_shape_names(), ", "),
+                              fmt::join(dense_model_shape_names(), ", ")))
       ->required();
   cmd->add_option("--out", opt->out, "Output folder (created; must be empty unless --force)")
       ->required();
@@ -79,7 +80,8 @@ void register_make_model(CLI::App& app) {
   cmd->add_flag("--force", opt->force, "Replace config.json and weights in a non-empty folder");
   cmd->add_option("-t,--threads", opt->threads, "Threads (default: all CPUs)");
   cmd->callback([opt] {
-    const DeepSeekConfig config = model_shape(opt->shape);
+    const std::optional<DenseConfig> dense = dense_model_shape(opt->shape);
+    const DeepSeekConfig config = dense ? DeepSeekConfig{} : model_shape(opt->shape);
     RandomCheckpointOptions options;
     options.format = parse_weight_format(opt->dtype);
     options.seed = opt->seed;
@@ -88,12 +90,17 @@ void register_make_model(CLI::App& app) {
     if (options.max_shard_bytes == 0) fail("--max-shard-bytes: must be at least 1");
 
     std::uint64_t total = 0;
-    for (const auto& t : random_checkpoint_tensors(config, options.format)) total += t.bytes();
+    for (const auto& t : dense ? random_dense_checkpoint_tensors(*dense, options.format)
+                               : random_checkpoint_tensors(config, options.format))
+      total += t.bytes();
     ProgressLine progress(total);
     options.progress = [&](std::uint64_t done, std::uint64_t all) { progress.update(done, all); };
 
     ThreadPool pool(opt->threads > 0 ? opt->threads : ThreadPool::default_threads());
-    write_random_checkpoint(opt->out, config, options, pool);
+    if (dense)
+      write_random_dense_checkpoint(opt->out, *dense, options, pool);
+    else
+      write_random_checkpoint(opt->out, config, options, pool);
     progress.finish();
     std::fprintf(stderr, "make-model: wrote %s (%s, %s) to %s in %.1f s\n", opt->shape.c_str(),
                  opt->dtype.c_str(), gigabytes(total).c_str(), opt->out.c_str(),

@@ -9,6 +9,7 @@
 #include "io/checkpoint.h"
 #include "kernels/dot.h"
 #include "kernels/ops.h"
+#include "model/batch.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 
@@ -352,35 +353,7 @@ void DeepSeekModel::forward(std::span<const BatchToken> batch, KvCache& cache_ba
   const std::int64_t T = static_cast<std::int64_t>(batch.size());
   const std::int64_t H = c.hidden_size, V = c.vocab_size;
 
-  // Validate the batch before touching any state.
-  {
-    std::vector<std::int64_t>& next = buf_.next_pos;
-    next.assign(static_cast<std::size_t>(cache->max_sequences()), -1);
-    for (std::int64_t i = 0; i < T; ++i) {
-      const BatchToken& t = batch[i];
-      if (t.id < 0 || t.id >= V)
-        fail("token id {} (batch index {}) is outside the vocabulary [0, {})", t.id, i, V);
-      if (t.seq < 0 || t.seq >= cache->max_sequences())
-        fail("sequence {} (batch index {}) is outside the cache's {} sequences", t.seq, i,
-             cache->max_sequences());
-      if (t.pos >= cache->capacity())
-        fail("position {} (batch index {}) is beyond the context of {} tokens", t.pos, i,
-             cache->capacity());
-      std::int64_t& expect = next[t.seq];
-      if (expect < 0) {
-        if (t.pos < 0 || t.pos > cache->length(t.seq))
-          fail("sequence {} starts at position {}, but its cache holds {} tokens", t.seq, t.pos,
-               cache->length(t.seq));
-      } else if (t.pos != expect) {
-        fail("sequence {}: position {} follows position {} (batch index {}); positions must be "
-             "consecutive",
-             t.seq, t.pos, expect - 1, i);
-      }
-      expect = t.pos + 1;
-    }
-    for (std::int32_t s = 0; s < cache->max_sequences(); ++s)
-      if (next[s] >= 0) cache->set_length(s, next[s]);
-  }
+  validate_batch_and_extend_cache(batch, *cache, V, buf_.next_position);
 
   float* hidden = grow(buf_.hidden, T * H);
   for (std::int64_t i = 0; i < T; ++i)

@@ -102,7 +102,6 @@ class DeepSeekModel final : public Model {
   // Activations of the current batch, reused across calls (grown, never shrunk).
   struct Buffers {
     std::vector<float> hidden;     // [T, H]   residual stream
-    std::vector<std::int64_t> next_pos;  // per cache sequence, while validating a batch
     std::vector<float> normed;     // [T, H]
     std::vector<float> q;          // [T, nh*dq]
     std::vector<float> q_low;      // [T, rq]
@@ -121,6 +120,7 @@ class DeepSeekModel final : public Model {
     std::vector<std::int64_t> expert_offsets;  // [E + 1]
     std::vector<std::int64_t> expert_fill;     // [E] next free slot per expert
     std::vector<float> route_scratch;          // [4 * E] route_token's working space
+    std::vector<std::int64_t> next_position;   // [sequences] batch validation
   } buf_;
 };
 

@@ -43,4 +43,14 @@ void LatentKvCache::read(std::int64_t layer, std::int32_t seq, std::int64_t pos,
   }
 }
 
+void LatentKvCache::read_range(std::int64_t layer, std::int32_t seq, std::int64_t pos,
+                               std::int64_t begin, std::int64_t count, float* out) const {
+  const std::size_t o = offset(layer, seq, pos) + static_cast<std::size_t>(begin);
+  if (dtype_ == CacheDType::kF32) {
+    std::memcpy(out, f32_.get() + o, static_cast<std::size_t>(count) * 4);
+  } else {
+    for (std::int64_t i = 0; i < count; ++i) out[i] = bf16_to_f32(bf16_[o + i]);
+  }
+}
+
 }  // namespace whale

@@ -49,6 +49,9 @@ class LatentKvCache final : public KvCache {
     return dtype_ == CacheDType::kF32 ? f32_.get() + offset(layer, seq, pos) : nullptr;
   }
   void read(std::int64_t layer, std::int32_t seq, std::int64_t pos, float* out) const;
+  // Values [begin, begin + count) of a row, converted to float32.
+  void read_range(std::int64_t layer, std::int32_t seq, std::int64_t pos, std::int64_t begin,
+                  std::int64_t count, float* out) const;
 
  private:
   std::size_t offset(std::int64_t layer, std::int32_t seq, std::int64_t pos) const {

@@ -8,6 +8,11 @@
 
 namespace whale {
 
+inline constexpr const char* kSupportedModelTypes = "deepseek_v2, deepseek_v3, qwen2, llama";
+
+// config.json's model_type of a model folder; throws whale::Error when there is none.
+std::string model_type_of_folder(const std::string& path);
+
 std::unique_ptr<Model> load_model(const std::string& path);
 
 }  // namespace whale

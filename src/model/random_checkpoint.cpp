@@ -211,7 +211,77 @@ constexpr NamedShape kShapes[] = {
     {"demo", demo},
 };
 
+// The DeepSeek-R1-Distill models' shapes (their config.json), for benchmarks.
+DenseConfig qwen2_shape(std::int64_t hidden, std::int64_t layers, std::int64_t heads,
+                        std::int64_t kv_heads, std::int64_t intermediate, std::int64_t vocab) {
+  DenseConfig c;
+  c.model_type = "qwen2";
+  c.architectures = {"Qwen2ForCausalLM"};
+  c.hidden_size = hidden;
+  c.num_hidden_layers = layers;
+  c.num_attention_heads = heads;
+  c.num_key_value_heads = kv_heads;
+  c.head_dim = hidden / heads;
+  c.intermediate_size = intermediate;
+  c.vocab_size = vocab;
+  c.max_position_embeddings = 131072;
+  c.rms_norm_eps = 1e-6;
+  c.rope_theta = 10000.0;
+  c.qkv_bias = true;
+  c.bos_token_id = 151643;
+  c.eos_token_ids = {151643};
+  return c;
+}
+
+DenseConfig llama_8b() {
+  DenseConfig c;
+  c.model_type = "llama";
+  c.architectures = {"LlamaForCausalLM"};
+  c.hidden_size = 4096;
+  c.num_hidden_layers = 32;
+  c.num_attention_heads = 32;
+  c.num_key_value_heads = 8;
+  c.head_dim = 128;
+  c.intermediate_size = 14336;
+  c.vocab_size = 128256;
+  c.max_position_embeddings = 131072;
+  c.rms_norm_eps = 1e-5;
+  c.rope_theta = 500000.0;
+  c.rope_scaling = Llama3RopeScaling{8.0, 1.0, 4.0, 8192};
+  c.bos_token_id = 128000;
+  c.eos_token_ids = {128001};
+  return c;
+}
+
+struct NamedDenseShape {
+  const char* name;
+  DenseConfig (*make)();
+};
+
+constexpr NamedDenseShape kDenseShapes[] = {
+    {"qwen2-1.5b", [] { return qwen2_shape(1536, 28, 12, 2, 8960, 151936); }},
+    {"qwen2-7b", [] { return qwen2_shape(3584, 28, 28, 4, 18944, 152064); }},
+    {"llama-8b", llama_8b},
+    // The golden-dense fixtures' shape (tests/data/golden-dense), for tests.
+    {"qwen2-tiny", [] { return qwen2_shape(128, 2, 8, 2, 384, 1024); }},
+};
+
 }  // namespace
+
+const std::vector<std::string>& dense_model_shape_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const auto& s : kDenseShapes) n.emplace_back(s.name);
+    return n;
+  }();
+  return names;
+}
+
+std::optional<DenseConfig> dense_model_shape(const std::string& name) {
+  for (const auto& s : kDenseShapes)
+    if (name == s.name) return s.make();
+  return std::nullopt;
+}
 
 const std::vector<std::string>& model_shape_names() {
   static const std::vector<std::string> names = [] {
@@ -225,8 +295,8 @@ const std::vector<std::string>& model_shape_names() {
 DeepSeekConfig model_shape(const std::string& name) {
   for (const auto& s : kShapes)
     if (name == s.name) return s.make();
-  fail("--shape: unknown model shape '{}' (expected one of: {})", name,
-       fmt::join(model_shape_names(), ", "));
+  fail("--shape: unknown model shape '{}' (expected one of: {}, {})", name,
+       fmt::join(model_shape_names(), ", "), fmt::join(dense_model_shape_names(), ", "));
 }
 
 WeightFormat parse_weight_format(const std::string& name) {
@@ -399,6 +469,33 @@ std::vector<Recipe> checkpoint_recipes(const DeepSeekConfig& c, WeightFormat for
     r.matrix(p + "eh_proj.weight", H, 2 * H, inv_sqrt(2 * H), false);
     r.vector(p + "shared_head.norm.weight", H, 1.0f, kNormStd);
     r.matrix(p + "shared_head.head.weight", V, H, head_std, false, head);
+  }
+  return r.take();
+}
+
+// A Qwen2 / Llama checkpoint in Hugging Face's names (model/dense_loader.cpp reads them back).
+std::vector<Recipe> dense_checkpoint_recipes(const DenseConfig& c, WeightFormat format) {
+  RecipeList r(format);
+  const std::int64_t H = c.hidden_size, V = c.vocab_size, qw = c.q_width(), kvw = c.kv_width();
+  r.matrix("model.embed_tokens.weight", V, H, 1.0f, false);
+  r.vector("model.norm.weight", H, 1.0f, kNormStd);
+  if (!c.tie_word_embeddings) r.matrix("lm_head.weight", V, H, kHeadGain * inv_sqrt(H), false);
+  for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string p = fmt::format("model.layers.{}.", i);
+    r.vector(p + "input_layernorm.weight", H, 1.0f, kNormStd);
+    r.vector(p + "post_attention_layernorm.weight", H, 1.0f, kNormStd);
+    const std::string a = p + "self_attn.";
+    r.matrix(a + "q_proj.weight", qw, H, inv_sqrt(H), false);
+    r.matrix(a + "k_proj.weight", kvw, H, inv_sqrt(H), false);
+    r.matrix(a + "v_proj.weight", kvw, H, inv_sqrt(H), false);
+    r.matrix(a + "o_proj.weight", H, qw, inv_sqrt(qw), false);
+    if (c.qkv_bias) {
+      r.vector(a + "q_proj.bias", qw, 0.0f, kBiasStd);
+      r.vector(a + "k_proj.bias", kvw, 0.0f, kBiasStd);
+      r.vector(a + "v_proj.bias", kvw, 0.0f, kBiasStd);
+    }
+    if (c.o_bias) r.vector(a + "o_proj.bias", H, 0.0f, kBiasStd);
+    add_mlp(r, p + "mlp.", H, c.intermediate_size);
   }
   return r.take();
 }
@@ -613,13 +710,12 @@ std::vector<TensorSpec> random_checkpoint_tensors(const DeepSeekConfig& config,
   return specs;
 }
 
-void write_random_checkpoint(const std::string& folder, const DeepSeekConfig& config,
-                             const RandomCheckpointOptions& options, ThreadPool& pool) {
-  // The config must be one whale (and Hugging Face) would load: check it by reading it back.
-  const nlohmann::json config_json =
-      deepseek_config_to_json(config_for_format(config, options.format));
-  parse_deepseek_config(config_json, folder + "/config.json");
+namespace {
 
+// Writes `recipes` as the folder's safetensors, then `config_json` as its config.json.
+void write_recipes(const std::string& folder, const nlohmann::json& config_json,
+                   std::vector<Recipe> recipes, const RandomCheckpointOptions& options,
+                   ThreadPool& pool) {
   std::error_code ec;
   const fs::path dir(folder);
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
@@ -632,7 +728,6 @@ void write_random_checkpoint(const std::string& folder, const DeepSeekConfig& co
     remove_model_files(dir);
   }
 
-  std::vector<Recipe> recipes = checkpoint_recipes(config, options.format);
   std::map<std::string, const Recipe*> by_name;
   std::vector<TensorSpec> specs;
   for (const Recipe& r : recipes) {
@@ -648,6 +743,45 @@ void write_random_checkpoint(const std::string& folder, const DeepSeekConfig& co
       options.progress);
   // Last, so that a folder with a config.json is a complete checkpoint.
   write_json_file((dir / "config.json").string(), config_json);
+}
+
+void check_dense_format(WeightFormat format) {
+  if (format == WeightFormat::kFp8)
+    fail("--dtype: fp8 is the DeepSeek-V3 release format; dense shapes are written as f32 or bf16");
+}
+
+DenseConfig dense_config_for_format(DenseConfig config, WeightFormat format) {
+  config.torch_dtype = format == WeightFormat::kF32 ? "float32" : "bfloat16";
+  return config;
+}
+
+}  // namespace
+
+void write_random_checkpoint(const std::string& folder, const DeepSeekConfig& config,
+                             const RandomCheckpointOptions& options, ThreadPool& pool) {
+  // The config must be one whale (and Hugging Face) would load: check it by reading it back.
+  const nlohmann::json config_json =
+      deepseek_config_to_json(config_for_format(config, options.format));
+  parse_deepseek_config(config_json, folder + "/config.json");
+  write_recipes(folder, config_json, checkpoint_recipes(config, options.format), options, pool);
+}
+
+std::vector<TensorSpec> random_dense_checkpoint_tensors(const DenseConfig& config,
+                                                        WeightFormat format) {
+  check_dense_format(format);
+  std::vector<TensorSpec> specs;
+  for (auto& r : dense_checkpoint_recipes(config, format)) specs.push_back(std::move(r.spec));
+  return specs;
+}
+
+void write_random_dense_checkpoint(const std::string& folder, const DenseConfig& config,
+                                   const RandomCheckpointOptions& options, ThreadPool& pool) {
+  check_dense_format(options.format);
+  const nlohmann::json config_json =
+      dense_config_to_json(dense_config_for_format(config, options.format));
+  parse_dense_config(config_json, folder + "/config.json");
+  write_recipes(folder, config_json, dense_checkpoint_recipes(config, options.format), options,
+                pool);
 }
 
 }  // namespace whale

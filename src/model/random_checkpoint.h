@@ -7,10 +7,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "io/deepseek_config.h"
+#include "io/dense_config.h"
 #include "io/safetensors_writer.h"
 
 namespace whale {
@@ -29,6 +31,12 @@ WeightFormat parse_weight_format(const std::string& name);
 // v2-lite-tiny, v2-tiny, v3-tiny, v2-lite, v3, v3-bench, demo.
 const std::vector<std::string>& model_shape_names();
 
+// The dense shapes: qwen2-1.5b, qwen2-7b (DeepSeek-R1-Distill-Qwen-1.5B / -7B), llama-8b
+// (DeepSeek-R1-Distill-Llama-8B), qwen2-tiny (the golden-dense fixture's shape).
+const std::vector<std::string>& dense_model_shape_names();
+// nullopt for a name that is not a dense shape.
+std::optional<DenseConfig> dense_model_shape(const std::string& name);
+
 // The architecture of a named shape; throws whale::Error listing the valid names.
 DeepSeekConfig model_shape(const std::string& name);
 
@@ -40,6 +48,10 @@ DeepSeekConfig config_for_format(DeepSeekConfig config, WeightFormat format);
 // then the MTP modules (model.layers.{num_hidden_layers + j}.*) when num_nextn_predict_layers > 0.
 std::vector<TensorSpec> random_checkpoint_tensors(const DeepSeekConfig& config,
                                                   WeightFormat format);
+
+// The same for a dense (Qwen2 / Llama) config; `format` must be f32 or bf16.
+std::vector<TensorSpec> random_dense_checkpoint_tensors(const DenseConfig& config,
+                                                        WeightFormat format);
 
 struct RandomCheckpointOptions {
   WeightFormat format = WeightFormat::kBF16;
@@ -55,5 +67,9 @@ struct RandomCheckpointOptions {
 // (created if missing). Refuses a non-empty folder unless options.overwrite.
 void write_random_checkpoint(const std::string& folder, const DeepSeekConfig& config,
                              const RandomCheckpointOptions& options, ThreadPool& pool);
+
+// Writes a random dense checkpoint (Hugging Face Qwen2 / Llama layout) the same way.
+void write_random_dense_checkpoint(const std::string& folder, const DenseConfig& config,
+                                   const RandomCheckpointOptions& options, ThreadPool& pool);
 
 }  // namespace whale

@@ -31,6 +31,41 @@ std::vector<double> yarn_inv_freq(std::int64_t rope_dim, double theta,
   return inv;
 }
 
+std::vector<double> llama3_inv_freq(std::int64_t head_dim, double theta,
+                                    const std::optional<Llama3RopeScaling>& scaling) {
+  std::vector<double> inv = yarn_inv_freq(head_dim, theta, std::nullopt);
+  if (!scaling) return inv;
+  const double old_context = static_cast<double>(scaling->original_max_position_embeddings);
+  const double low_freq_wavelen = old_context / scaling->low_freq_factor;
+  const double high_freq_wavelen = old_context / scaling->high_freq_factor;
+  for (double& f : inv) {
+    const double wavelen = 2.0 * std::numbers::pi / f;
+    if (wavelen > low_freq_wavelen) {
+      f /= scaling->factor;
+    } else if (wavelen >= high_freq_wavelen) {
+      const double s = (old_context / wavelen - scaling->low_freq_factor) /
+                       (scaling->high_freq_factor - scaling->low_freq_factor);
+      f = (1.0 - s) * f / scaling->factor + s * f;
+    }
+  }
+  return inv;
+}
+
+void apply_rope(float* x, std::int64_t count, std::int64_t stride, const float* cos,
+                const float* sin, std::int64_t half, RopePairing pairing) {
+  const std::int64_t step = pairing == RopePairing::kHalf ? 1 : 2;
+  const std::int64_t other = pairing == RopePairing::kHalf ? half : 1;
+  for (std::int64_t k = 0; k < count; ++k) {
+    float* v = x + k * stride;
+    for (std::int64_t i = 0; i < half; ++i) {
+      float* a = v + i * step;
+      const float x0 = a[0], x1 = a[other];
+      a[0] = x0 * cos[i] - x1 * sin[i];
+      a[other] = x1 * cos[i] + x0 * sin[i];
+    }
+  }
+}
+
 Rope::Rope(std::int64_t rope_dim, double theta, const std::optional<YarnScaling>& scaling,
            double magnitude)
     : dim_(rope_dim), inv_freq_(yarn_inv_freq(rope_dim, theta, scaling)), magnitude_(magnitude) {}

@@ -363,6 +363,8 @@ std::string render_chat(ChatFormatId format, const ChatRequest& request,
 //                                            forces <think>
 //   only the last system message          -> R1-Distill when it drops reasoning; the current
 //                                            revision forces <think>, the first does not
+//   none of these, but the generation     -> R1-Distill: minimal copies of its template (no
+//   prompt is <｜Assistant｜><think>            system or reasoning handling) render the same turns
 ChatFormatId detect_chat_format(std::string_view chat_template_jinja) {
   const std::string text = normalize_template(chat_template_jinja);
   const bool drops_reasoning = contains(text, kThinkClose);
@@ -380,6 +382,8 @@ ChatFormatId detect_chat_format(std::string_view chat_template_jinja) {
   } else if (drops_reasoning) {
     return forces_think ? ChatFormatId::kDeepSeekR1Distill
                         : ChatFormatId::kDeepSeekR1Distill_2025_01;
+  } else if (contains(text, "<｜Assistant｜><think>")) {
+    return ChatFormatId::kDeepSeekR1Distill;
   }
   fail("chat_template: not recognised as one of the DeepSeek chat formats whale renders ({})",
        chat_format_names());

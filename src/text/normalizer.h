@@ -1,5 +1,6 @@
-// The tokenizer.json normalizers whale supports: Sequence, Replace, Prepend and Strip. An
-// empty Sequence (DeepSeek's) changes nothing, so encode skips it without copying.
+// The tokenizer.json normalizers whale supports: Sequence, Replace, Prepend, Strip and the
+// Unicode normalization forms NFC, NFD, NFKC, NFKD (Qwen2 uses NFC; computed by ICU). An empty
+// Sequence (DeepSeek's) changes nothing, so encode skips it without copying.
 #pragma once
 
 #include <string>
@@ -18,6 +19,9 @@ class Normalizer {
   void add_prepend(std::string prefix);
   // "Strip": White_Space removed from the left and/or the right end.
   void add_strip(bool left, bool right);
+  // "NFC", "NFD", "NFKC", "NFKD": Unicode normalization (UAX #15) of the whole text.
+  enum class UnicodeForm { nfc, nfd, nfkc, nfkd };
+  void add_unicode(UnicodeForm form);
 
   bool empty() const { return steps_.empty(); }
 
@@ -25,11 +29,12 @@ class Normalizer {
   void apply(std::string_view text, RegexScratch& scratch, std::string& out) const;
 
  private:
-  enum class Kind { replace, prepend, strip };
+  enum class Kind { replace, prepend, strip, unicode };
   struct Step {
     Kind kind;
     std::vector<Regex> regex;  // replace: the pattern; strip: leading and trailing space
     std::string content;       // replace: the replacement; prepend: the prefix
+    UnicodeForm form = UnicodeForm::nfc;
   };
   std::vector<Step> steps_;
 };

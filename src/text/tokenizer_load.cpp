@@ -108,10 +108,18 @@ void load_normalizer(const Fields& f, const json& j, const std::string& field, N
   } else if (type == "Strip") {
     out.add_strip(f.get_bool(j, "strip_left", true, field + ".strip_left"),
                   f.get_bool(j, "strip_right", true, field + ".strip_right"));
+  } else if (type == "NFC") {
+    out.add_unicode(Normalizer::UnicodeForm::nfc);
+  } else if (type == "NFD") {
+    out.add_unicode(Normalizer::UnicodeForm::nfd);
+  } else if (type == "NFKC") {
+    out.add_unicode(Normalizer::UnicodeForm::nfkc);
+  } else if (type == "NFKD") {
+    out.add_unicode(Normalizer::UnicodeForm::nfkd);
   } else {
     fail(
-        "{}: {}.type is \"{}\"; whale supports the normalizers Sequence, Replace, Prepend and "
-        "Strip",
+        "{}: {}.type is \"{}\"; whale supports the normalizers Sequence, Replace, Prepend, "
+        "Strip, NFC, NFD, NFKC and NFKD",
         f.file, field, type);
   }
 }

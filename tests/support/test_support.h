@@ -82,6 +82,14 @@ inline void copy_golden(const std::string& name, const TempDir& dir) {
   }
 }
 
+// The model files of a tests/data/golden-dense folder (config, weights, tokenizer) into `dir`.
+inline void copy_golden_dense(const std::string& name, const TempDir& dir) {
+  const fs::path from = fs::path(WHALE_TEST_DATA) / "golden-dense" / name;
+  for (const char* file : {"config.json", "model.safetensors", "tokenizer.json",
+                           "tokenizer_config.json", "generation_config.json"})
+    fs::copy_file(from / file, dir.path() / file);
+}
+
 // A safetensors file as its JSON header and its data area, for editing.
 struct SafetensorsImage {
   nlohmann::json header;

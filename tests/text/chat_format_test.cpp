@@ -157,6 +157,17 @@ TEST(ChatFormat, DetectsReformattedCopies) {
   }
 }
 
+TEST(ChatFormat, MinimalR1DistillTemplateIsDetected) {
+  // The cut-down template of tests/data/golden-dense: no system or reasoning handling, but the
+  // R1-Distill turns and its forced "<think>\n".
+  const std::string jinja =
+      "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}"
+      "{{ '<｜User｜>' + message['content'] }}{% elif message['role'] == 'assistant' %}"
+      "{{ '<｜Assistant｜>' + message['content'] + '<｜end▁of▁sentence｜>' }}{% endif %}"
+      "{% endfor %}{% if add_generation_prompt %}{{ '<｜Assistant｜><think>\\n' }}{% endif %}";
+  EXPECT_EQ(detect_chat_format(jinja), ChatFormatId::kDeepSeekR1Distill);
+}
+
 TEST(ChatFormat, UnknownTemplateFailsListingTheNames) {
   const std::string chatml =
       "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
