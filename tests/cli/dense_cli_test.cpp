@@ -60,9 +60,9 @@ class DenseCliTest : public ::testing::TestWithParam<std::string> {};
 TEST_P(DenseCliTest, LogitsCommandWritesReferenceLogits) {
   const auto c = case_named(GetParam(), "split");
   const auto out = std::filesystem::temp_directory_path() / ("whale_dense_logits_" + GetParam());
-  const CommandResult r = run("logits " + folder(GetParam()) + " --ids " + join(c["ids"]) +
-                              " --prefill " + std::to_string(c["prefill"].get<int>()) +
-                              " -t 2 --out " + out.string());
+  const CommandResult r =
+      run("logits " + folder(GetParam()) + " --ids " + join(c["ids"]) + " --prefill " +
+          std::to_string(c["prefill"].get<int>()) + " -t 2 --out " + out.string());
   ASSERT_EQ(r.status, 0) << r.output;
   const auto got = read_floats(out.string());
   const auto want = read_floats(folder(GetParam()) + "/" + c["logits"].get<std::string>());
