@@ -162,6 +162,24 @@ TEST(DenseLoader, Qwen2BiasesArePresentAndRequired) {
   EXPECT_WHALE_ERROR(load_model(dir.str()), "q_proj.bias", "no q/k/v biases");
 }
 
+TEST(DenseLoader, TiedEmbeddingServesAsTheHeadWhenLmHeadIsAbsent) {
+  test::TempDir dir;
+  test::copy_golden_dense("qwen2-tiny", dir);
+  auto image = test::SafetensorsImage::read(dir.file("model.safetensors"));
+  image.header.erase("lm_head.weight");
+  image.write(dir.file("model.safetensors"));
+  // Untied config: the head is required.
+  EXPECT_WHALE_ERROR(load_model(dir.str()), "lm_head.weight", "missing");
+  nlohmann::json j = golden_json("qwen2-tiny");
+  j["tie_word_embeddings"] = true;
+  test::write_json(dir.file("config.json"), j);
+  auto model = load_dense_folder(dir.str());
+  EXPECT_EQ(model->weights().lm_head.data, model->weights().embed.data);
+  std::int64_t stored = 0;
+  for (const auto& [name, info] : model->source().tensors()) stored += info->numel();
+  EXPECT_EQ(model->summary().total_parameters, stored);  // the embedding counted once
+}
+
 TEST(DenseRope, Llama3KeepsHighFrequenciesAndDividesLowOnes) {
   Llama3RopeScaling s;  // factor 8, low 1, high 4, original 8192
   const auto plain = llama3_inv_freq(128, 500000.0, std::nullopt);
