@@ -65,7 +65,8 @@ const WeightMatrix& weight(DType dtype, std::int64_t rows, std::int64_t cols) {
 void BM_Matmul(benchmark::State& state, DType dtype, std::int64_t rows, std::int64_t cols,
                std::int64_t tokens) {
   const WeightMatrix& w = weight(dtype, rows, cols);
-  std::vector<float> x(static_cast<std::size_t>(tokens * cols)), y(static_cast<std::size_t>(tokens * rows));
+  std::vector<float> x(static_cast<std::size_t>(tokens * cols)),
+      y(static_cast<std::size_t>(tokens * rows));
   std::mt19937 rng(2);
   std::normal_distribution<float> normal;
   for (auto& v : x) v = normal(rng);
@@ -91,17 +92,25 @@ void BM_ReadBandwidth(benchmark::State& state) {
 }
 
 void register_all() {
-  benchmark::RegisterBenchmark("bandwidth/read", BM_ReadBandwidth)->Iterations(1)->Unit(benchmark::kMillisecond);
-  const std::pair<DType, const char*> formats[] = {
-      {DType::kBF16, "BF16"}, {DType::kQ8_0, "Q8_0"}, {DType::kQ4_K, "Q4_K"}, {DType::kQ6_K, "Q6_K"}};
-  struct Shape { std::int64_t rows, cols, tokens; const char* name; };
+  benchmark::RegisterBenchmark("bandwidth/read", BM_ReadBandwidth)
+      ->Iterations(1)
+      ->Unit(benchmark::kMillisecond);
+  const std::pair<DType, const char*> formats[] = {{DType::kBF16, "BF16"},
+                                                   {DType::kQ8_0, "Q8_0"},
+                                                   {DType::kQ4_K, "Q4_K"},
+                                                   {DType::kQ6_K, "Q6_K"}};
+  struct Shape {
+    std::int64_t rows, cols, tokens;
+    const char* name;
+  };
   const Shape shapes[] = {{4096, 4096, 1, "decode/4096x4096"},
                           {129280, 1536, 1, "decode/129280x1536"},
                           {4096, 4096, 64, "prefill64/4096x4096"}};
   for (const auto& s : shapes)
     for (const auto& [dtype, name] : formats)
-      benchmark::RegisterBenchmark((std::string(s.name) + "/" + name).c_str(),
-                                   [=](benchmark::State& st) { BM_Matmul(st, dtype, s.rows, s.cols, s.tokens); })
+      benchmark::RegisterBenchmark(
+          (std::string(s.name) + "/" + name).c_str(),
+          [=](benchmark::State& st) { BM_Matmul(st, dtype, s.rows, s.cols, s.tokens); })
           ->Unit(benchmark::kMicrosecond);
 }
 

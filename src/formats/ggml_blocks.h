@@ -8,23 +8,23 @@
 
 namespace whale {
 
-constexpr int kQK = 32;    // values per block of the 32-value formats
-constexpr int kQK_K = 256; // values per super-block of the k-quants
+constexpr int kQK = 32;     // values per block of the 32-value formats
+constexpr int kQK_K = 256;  // values per super-block of the k-quants
 
 // x = d * q
 struct BlockQ4_0 {
-  std::uint16_t d;       // f16
-  std::uint8_t qs[16];   // value j: low nibble of qs[j]; value j+16: high nibble; minus 8
+  std::uint16_t d;      // f16
+  std::uint8_t qs[16];  // value j: low nibble of qs[j]; value j+16: high nibble; minus 8
 };
 // x = d * q + m
 struct BlockQ4_1 {
-  std::uint16_t d, m;    // f16
-  std::uint8_t qs[16];   // as Q4_0, unsigned
+  std::uint16_t d, m;   // f16
+  std::uint8_t qs[16];  // as Q4_0, unsigned
 };
 struct BlockQ5_0 {
-  std::uint16_t d;       // f16
-  std::uint8_t qh[4];    // little-endian u32: bit j is the fifth bit of value j
-  std::uint8_t qs[16];   // low four bits as Q4_0; value minus 16
+  std::uint16_t d;      // f16
+  std::uint8_t qh[4];   // little-endian u32: bit j is the fifth bit of value j
+  std::uint8_t qs[16];  // low four bits as Q4_0; value minus 16
 };
 struct BlockQ5_1 {
   std::uint16_t d, m;
@@ -32,11 +32,11 @@ struct BlockQ5_1 {
   std::uint8_t qs[16];
 };
 struct BlockQ8_0 {
-  std::uint16_t d;       // f16
+  std::uint16_t d;  // f16
   std::int8_t qs[32];
 };
 struct BlockQ8_1 {
-  std::uint16_t d, s;    // f16 scale, f16 d * sum(qs)
+  std::uint16_t d, s;  // f16 scale, f16 d * sum(qs)
   std::int8_t qs[32];
 };
 // 16 sub-blocks of 16: x = d * (scales & 15) * q - dmin * (scales >> 4), q 2 bits.
@@ -78,7 +78,7 @@ struct BlockQ8_K {
 };
 struct BlockIQ4_NL {
   std::uint16_t d;
-  std::uint8_t qs[16];     // indices into kIq4nlValues, nibbles as Q4_0
+  std::uint8_t qs[16];  // indices into kIq4nlValues, nibbles as Q4_0
 };
 struct BlockIQ4_XS {
   std::uint16_t d;

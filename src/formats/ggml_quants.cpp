@@ -195,7 +195,9 @@ void dequantize_iq4_xs(const BlockIQ4_XS* b, float* y, std::int64_t nb) {
   }
 }
 
-inline int round_to_int(float f) { return static_cast<int>(std::lrint(f)); }
+inline int round_to_int(float f) {
+  return static_cast<int>(std::lrint(f));
+}
 
 void quantize_q8_0(const float* x, BlockQ8_0* b, std::int64_t nb) {
   for (std::int64_t i = 0; i < nb; ++i, x += kQK) {
@@ -256,7 +258,9 @@ float fit_scale_min(int n, int nmax, const float* x, const float* w, std::uint8_
   }
   std::uint8_t trial[kQK];
   for (int step = 0; step <= kSteps; ++step) {
-    const float inv = (kRangeStart + kRangeStep * static_cast<float>(step) + static_cast<float>(nmax)) / (hi - lo);
+    const float inv =
+        (kRangeStart + kRangeStep * static_cast<float>(step) + static_cast<float>(nmax)) /
+        (hi - lo);
     float sum_l = 0.0f, sum_l2 = 0.0f, sum_xl = 0.0f;
     for (int i = 0; i < n; ++i) {
       const int l = std::clamp(round_to_int(inv * (x[i] - lo)), 0, nmax);
@@ -333,7 +337,8 @@ void quantize_q4_k(const float* x, BlockQ4_K* b, std::int64_t nb) {
       if (dl == 0.0f) continue;  // codes are irrelevant; keep the fitted ones
       const float ml = dmin * static_cast<float>(lm[j]);
       for (int l = 0; l < 32; ++l)
-        L[32 * j + l] = static_cast<std::uint8_t>(std::clamp(round_to_int((x[32 * j + l] + ml) / dl), 0, 15));
+        L[32 * j + l] =
+            static_cast<std::uint8_t>(std::clamp(round_to_int((x[32 * j + l] + ml) / dl), 0, 15));
     }
     for (int g = 0; g < 4; ++g)
       for (int l = 0; l < 32; ++l)
@@ -416,7 +421,8 @@ void quantize_q6_k(const float* x, BlockQ6_K* b, std::int64_t nb) {
         const int q0 = c[l] + 32, q1 = c[l + 32] + 32, q2 = c[l + 64] + 32, q3 = c[l + 96] + 32;
         ql[l] = static_cast<std::uint8_t>((q0 & 0xf) | ((q2 & 0xf) << 4));
         ql[l + 32] = static_cast<std::uint8_t>((q1 & 0xf) | ((q3 & 0xf) << 4));
-        qh[l] = static_cast<std::uint8_t>((q0 >> 4) | ((q1 >> 4) << 2) | ((q2 >> 4) << 4) | ((q3 >> 4) << 6));
+        qh[l] = static_cast<std::uint8_t>((q0 >> 4) | ((q1 >> 4) << 2) | ((q2 >> 4) << 4) |
+                                          ((q3 >> 4) << 6));
       }
     }
   }
@@ -432,21 +438,36 @@ void quantize_q8_k(const float* x, BlockQ8_K* b, std::int64_t nb) {
 void dequantize_row(DType dtype, const void* src, float* dst, std::int64_t n) {
   const std::int64_t nb = n / dtype_block_elements(dtype);
   switch (dtype) {
-    case DType::kQ4_0: return dequantize_q4_0(static_cast<const BlockQ4_0*>(src), dst, nb);
-    case DType::kQ4_1: return dequantize_q4_1(static_cast<const BlockQ4_1*>(src), dst, nb);
-    case DType::kQ5_0: return dequantize_q5_0(static_cast<const BlockQ5_0*>(src), dst, nb);
-    case DType::kQ5_1: return dequantize_q5_1(static_cast<const BlockQ5_1*>(src), dst, nb);
-    case DType::kQ8_0: return dequantize_q8_0(static_cast<const BlockQ8_0*>(src), dst, nb);
-    case DType::kQ8_1: return dequantize_q8_1(static_cast<const BlockQ8_1*>(src), dst, nb);
-    case DType::kQ2_K: return dequantize_q2_k(static_cast<const BlockQ2_K*>(src), dst, nb);
-    case DType::kQ3_K: return dequantize_q3_k(static_cast<const BlockQ3_K*>(src), dst, nb);
-    case DType::kQ4_K: return dequantize_q4_k(static_cast<const BlockQ4_K*>(src), dst, nb);
-    case DType::kQ5_K: return dequantize_q5_k(static_cast<const BlockQ5_K*>(src), dst, nb);
-    case DType::kQ6_K: return dequantize_q6_k(static_cast<const BlockQ6_K*>(src), dst, nb);
-    case DType::kQ8_K: return dequantize_q8_k(static_cast<const BlockQ8_K*>(src), dst, nb);
-    case DType::kIQ4_NL: return dequantize_iq4_nl(static_cast<const BlockIQ4_NL*>(src), dst, nb);
-    case DType::kIQ4_XS: return dequantize_iq4_xs(static_cast<const BlockIQ4_XS*>(src), dst, nb);
-    default: fail("dequantize_row: {} is not a GGML block format", dtype_name(dtype));
+    case DType::kQ4_0:
+      return dequantize_q4_0(static_cast<const BlockQ4_0*>(src), dst, nb);
+    case DType::kQ4_1:
+      return dequantize_q4_1(static_cast<const BlockQ4_1*>(src), dst, nb);
+    case DType::kQ5_0:
+      return dequantize_q5_0(static_cast<const BlockQ5_0*>(src), dst, nb);
+    case DType::kQ5_1:
+      return dequantize_q5_1(static_cast<const BlockQ5_1*>(src), dst, nb);
+    case DType::kQ8_0:
+      return dequantize_q8_0(static_cast<const BlockQ8_0*>(src), dst, nb);
+    case DType::kQ8_1:
+      return dequantize_q8_1(static_cast<const BlockQ8_1*>(src), dst, nb);
+    case DType::kQ2_K:
+      return dequantize_q2_k(static_cast<const BlockQ2_K*>(src), dst, nb);
+    case DType::kQ3_K:
+      return dequantize_q3_k(static_cast<const BlockQ3_K*>(src), dst, nb);
+    case DType::kQ4_K:
+      return dequantize_q4_k(static_cast<const BlockQ4_K*>(src), dst, nb);
+    case DType::kQ5_K:
+      return dequantize_q5_k(static_cast<const BlockQ5_K*>(src), dst, nb);
+    case DType::kQ6_K:
+      return dequantize_q6_k(static_cast<const BlockQ6_K*>(src), dst, nb);
+    case DType::kQ8_K:
+      return dequantize_q8_k(static_cast<const BlockQ8_K*>(src), dst, nb);
+    case DType::kIQ4_NL:
+      return dequantize_iq4_nl(static_cast<const BlockIQ4_NL*>(src), dst, nb);
+    case DType::kIQ4_XS:
+      return dequantize_iq4_xs(static_cast<const BlockIQ4_XS*>(src), dst, nb);
+    default:
+      fail("dequantize_row: {} is not a GGML block format", dtype_name(dtype));
   }
 }
 
@@ -461,11 +482,16 @@ void quantize_row(DType dtype, const float* x, void* dst, std::int64_t n) {
     fail("quantize_row: {} values are not whole {} blocks", n, dtype_name(dtype));
   const std::int64_t nb = n / dtype_block_elements(dtype);
   switch (dtype) {
-    case DType::kQ4_0: return quantize_q4_0(x, static_cast<BlockQ4_0*>(dst), nb);
-    case DType::kQ8_0: return quantize_q8_0(x, static_cast<BlockQ8_0*>(dst), nb);
-    case DType::kQ4_K: return quantize_q4_k(x, static_cast<BlockQ4_K*>(dst), nb);
-    case DType::kQ6_K: return quantize_q6_k(x, static_cast<BlockQ6_K*>(dst), nb);
-    default: return quantize_q8_k(x, static_cast<BlockQ8_K*>(dst), nb);
+    case DType::kQ4_0:
+      return quantize_q4_0(x, static_cast<BlockQ4_0*>(dst), nb);
+    case DType::kQ8_0:
+      return quantize_q8_0(x, static_cast<BlockQ8_0*>(dst), nb);
+    case DType::kQ4_K:
+      return quantize_q4_k(x, static_cast<BlockQ4_K*>(dst), nb);
+    case DType::kQ6_K:
+      return quantize_q6_k(x, static_cast<BlockQ6_K*>(dst), nb);
+    default:
+      return quantize_q8_k(x, static_cast<BlockQ8_K*>(dst), nb);
   }
 }
 

@@ -15,8 +15,8 @@ using config_fields::kMaxPosition;
 namespace {
 
 struct Defaults {
-  std::int64_t vocab_size, hidden_size, intermediate_size, num_hidden_layers,
-      num_attention_heads, max_position_embeddings;
+  std::int64_t vocab_size, hidden_size, intermediate_size, num_hidden_layers, num_attention_heads,
+      max_position_embeddings;
   std::optional<std::int64_t> bos, eos;
 };
 
@@ -43,8 +43,10 @@ DenseConfig parse_dense_config(const nlohmann::json& json, const std::string& fi
   DenseConfig c;
   c.model_type = r.string("model_type", "");
   const Defaults* d = nullptr;
-  if (c.model_type == "qwen2") d = &kQwen2Defaults;
-  else if (c.model_type == "llama") d = &kLlamaDefaults;
+  if (c.model_type == "qwen2")
+    d = &kQwen2Defaults;
+  else if (c.model_type == "llama")
+    d = &kLlamaDefaults;
   else
     fail("{}: field 'model_type' is '{}', expected qwen2 or llama for a dense model", file,
          c.model_type);
@@ -61,20 +63,22 @@ DenseConfig parse_dense_config(const nlohmann::json& json, const std::string& fi
   c.intermediate_size = r.integer("intermediate_size", d->intermediate_size, 1);
   c.num_hidden_layers = r.integer("num_hidden_layers", d->num_hidden_layers, 1, kMaxCount);
   c.num_attention_heads = r.integer("num_attention_heads", d->num_attention_heads, 1, kMaxCount);
-  c.num_key_value_heads = r.optional_integer("num_key_value_heads", c.num_attention_heads, 1,
-                                             kMaxCount)
-                              .value_or(c.num_attention_heads);
+  c.num_key_value_heads =
+      r.optional_integer("num_key_value_heads", c.num_attention_heads, 1, kMaxCount)
+          .value_or(c.num_attention_heads);
   if (c.num_attention_heads % c.num_key_value_heads != 0)
-    fail("{}: field 'num_key_value_heads' ({}) must divide num_attention_heads ({}) for "
-         "grouped-query attention",
-         file, c.num_key_value_heads, c.num_attention_heads);
+    fail(
+        "{}: field 'num_key_value_heads' ({}) must divide num_attention_heads ({}) for "
+        "grouped-query attention",
+        file, c.num_key_value_heads, c.num_attention_heads);
   if (const auto head_dim = r.optional_integer("head_dim", std::nullopt, 2)) {
     c.head_dim = *head_dim;
   } else {
     if (c.hidden_size % c.num_attention_heads != 0)
-      fail("{}: field 'hidden_size' ({}) is not a multiple of num_attention_heads ({}) and no "
-           "head_dim is given",
-           file, c.hidden_size, c.num_attention_heads);
+      fail(
+          "{}: field 'hidden_size' ({}) is not a multiple of num_attention_heads ({}) and no "
+          "head_dim is given",
+          file, c.hidden_size, c.num_attention_heads);
     c.head_dim = c.hidden_size / c.num_attention_heads;
   }
   if (c.head_dim % 2 != 0)
@@ -113,9 +117,10 @@ DenseConfig parse_dense_config(const nlohmann::json& json, const std::string& fi
     c.qkv_bias = true;
     c.o_bias = false;
     if (r.boolean("use_sliding_window", false))
-      fail("{}: field 'use_sliding_window' is true; whale runs full causal attention only "
-           "(sliding-window Qwen2 models are not supported)",
-           file);
+      fail(
+          "{}: field 'use_sliding_window' is true; whale runs full causal attention only "
+          "(sliding-window Qwen2 models are not supported)",
+          file);
     if (r.boolean("use_mrope", false))
       fail("{}: field 'use_mrope' is true; multimodal RoPE (Qwen2-VL) is not supported", file);
   } else {
@@ -136,18 +141,20 @@ DenseConfig parse_dense_config(const nlohmann::json& json, const std::string& fi
       l.low_freq_factor = s.number("low_freq_factor", 0.0);
       l.high_freq_factor = s.number("high_freq_factor", 0.0);
       if (l.low_freq_factor <= 0 || l.high_freq_factor <= l.low_freq_factor)
-        fail("{}: fields 'rope_scaling.low_freq_factor' ({}) and 'high_freq_factor' ({}) must "
-             "satisfy 0 < low < high",
-             file, l.low_freq_factor, l.high_freq_factor);
+        fail(
+            "{}: fields 'rope_scaling.low_freq_factor' ({}) and 'high_freq_factor' ({}) must "
+            "satisfy 0 < low < high",
+            file, l.low_freq_factor, l.high_freq_factor);
       l.original_max_position_embeddings =
           s.integer("original_max_position_embeddings", 0, 1, kMaxPosition);
       if (s.find("original_max_position_embeddings") == nullptr)
         fail("{}: field 'rope_scaling.original_max_position_embeddings' is missing", file);
       c.rope_scaling = l;
     } else if (type != "default") {
-      fail("{}: field 'rope_scaling.rope_type' is '{}'; whale supports 'llama3' (or null) for {} "
-           "models",
-           file, type, c.model_type);
+      fail(
+          "{}: field 'rope_scaling.rope_type' is '{}'; whale supports 'llama3' (or null) for {} "
+          "models",
+          file, type, c.model_type);
     }
   }
   return c;
@@ -166,9 +173,12 @@ nlohmann::json dense_config_to_json(const DenseConfig& c) {
           : c.architectures;
   j["attention_dropout"] = 0.0;
   j["bos_token_id"] = c.bos_token_id ? nlohmann::json(*c.bos_token_id) : nlohmann::json(nullptr);
-  if (c.eos_token_ids.size() == 1) j["eos_token_id"] = c.eos_token_ids[0];
-  else if (c.eos_token_ids.empty()) j["eos_token_id"] = nullptr;
-  else j["eos_token_id"] = c.eos_token_ids;
+  if (c.eos_token_ids.size() == 1)
+    j["eos_token_id"] = c.eos_token_ids[0];
+  else if (c.eos_token_ids.empty())
+    j["eos_token_id"] = nullptr;
+  else
+    j["eos_token_id"] = c.eos_token_ids;
   j["hidden_act"] = "silu";
   j["hidden_size"] = c.hidden_size;
   j["initializer_range"] = 0.02;
@@ -182,12 +192,12 @@ nlohmann::json dense_config_to_json(const DenseConfig& c) {
   j["rms_norm_eps"] = c.rms_norm_eps;
   j["rope_theta"] = c.rope_theta;
   if (c.rope_scaling) {
-    j["rope_scaling"] = {{"factor", c.rope_scaling->factor},
-                         {"high_freq_factor", c.rope_scaling->high_freq_factor},
-                         {"low_freq_factor", c.rope_scaling->low_freq_factor},
-                         {"original_max_position_embeddings",
-                          c.rope_scaling->original_max_position_embeddings},
-                         {"rope_type", "llama3"}};
+    j["rope_scaling"] = {
+        {"factor", c.rope_scaling->factor},
+        {"high_freq_factor", c.rope_scaling->high_freq_factor},
+        {"low_freq_factor", c.rope_scaling->low_freq_factor},
+        {"original_max_position_embeddings", c.rope_scaling->original_max_position_embeddings},
+        {"rope_type", "llama3"}};
   } else {
     j["rope_scaling"] = nullptr;
   }

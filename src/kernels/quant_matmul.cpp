@@ -51,8 +51,8 @@ float dot_q8_0(const BlockQ8_0* w, const std::int8_t* xq, const float* xd, std::
   return tree8(s);
 }
 
-float dot_q4_k(const BlockQ4_K* w, const std::int8_t* xq, const float* xd,
-               const std::int16_t* xs, std::int64_t nb) {
+float dot_q4_k(const BlockQ4_K* w, const std::int8_t* xq, const float* xd, const std::int16_t* xs,
+               std::int64_t nb) {
   float acc[16] = {}, acc_min[8] = {};
   for (std::int64_t b = 0; b < nb; ++b, xq += kQK_K, xs += 16) {
     int sc[8], m[8];
@@ -76,8 +76,8 @@ float dot_q4_k(const BlockQ4_K* w, const std::int8_t* xq, const float* xd,
   return tree8(s) - tree8(acc_min);
 }
 
-float dot_q6_k(const BlockQ6_K* w, const std::int8_t* xq, const float* xd,
-               const std::int16_t* xs, std::int64_t nb) {
+float dot_q6_k(const BlockQ6_K* w, const std::int8_t* xq, const float* xd, const std::int16_t* xs,
+               std::int64_t nb) {
   float acc[16] = {};
   for (std::int64_t b = 0; b < nb; ++b, xq += kQK_K, xs += 16) {
     int lane[16] = {};
@@ -91,7 +91,8 @@ float dot_q6_k(const BlockQ6_K* w, const std::int8_t* xq, const float* xd,
           int dot[4] = {};
           for (int l = 16 * part; l < 16 * part + 16; ++l) {
             const std::uint8_t low_byte = ql[32 * (k % 2) + l];
-            const int code = (k < 2 ? low_byte & 0xf : low_byte >> 4) | (((qh[l] >> (2 * k)) & 3) << 4);
+            const int code =
+                (k < 2 ? low_byte & 0xf : low_byte >> 4) | (((qh[l] >> (2 * k)) & 3) << 4);
             dot[(l % 16) / 4] += code * x[l];
           }
           for (int i = 0; i < 4; ++i) lane[8 * (k % 2) + 4 * part + i] += sc * dot[i];
@@ -108,9 +109,8 @@ float dot_q6_k(const BlockQ6_K* w, const std::int8_t* xq, const float* xd,
   return tree8(s);
 }
 
-void int8_matmul_rows_scalar(const WeightMatrix& w, std::int64_t row_begin,
-                             std::int64_t row_end, const Int8Activations& a, float* y,
-                             std::int64_t y_stride) {
+void int8_matmul_rows_scalar(const WeightMatrix& w, std::int64_t row_begin, std::int64_t row_end,
+                             const Int8Activations& a, float* y, std::int64_t y_stride) {
   const std::int64_t row_bytes = dtype_row_bytes(w.dtype, w.cols);
   const std::int64_t nb = w.cols / dtype_block_elements(w.dtype);
   const std::int64_t scales_per_token = w.cols / a.block;
@@ -122,9 +122,15 @@ void int8_matmul_rows_scalar(const WeightMatrix& w, std::int64_t row_begin,
       const std::int16_t* xs = a.sums16 != nullptr ? a.sums16 + t * (w.cols / 16) : nullptr;
       float out;
       switch (w.dtype) {
-        case DType::kQ8_0: out = dot_q8_0(reinterpret_cast<const BlockQ8_0*>(row), xq, xd, nb); break;
-        case DType::kQ4_K: out = dot_q4_k(reinterpret_cast<const BlockQ4_K*>(row), xq, xd, xs, nb); break;
-        default: out = dot_q6_k(reinterpret_cast<const BlockQ6_K*>(row), xq, xd, xs, nb); break;
+        case DType::kQ8_0:
+          out = dot_q8_0(reinterpret_cast<const BlockQ8_0*>(row), xq, xd, nb);
+          break;
+        case DType::kQ4_K:
+          out = dot_q4_k(reinterpret_cast<const BlockQ4_K*>(row), xq, xd, xs, nb);
+          break;
+        default:
+          out = dot_q6_k(reinterpret_cast<const BlockQ6_K*>(row), xq, xd, xs, nb);
+          break;
       }
       y[t * y_stride + (r - row_begin)] = out;
     }
@@ -161,10 +167,14 @@ Int8Activations quantize_activations(DType weight_dtype, const float* x, std::in
 
 bool int8_kernel_supported(Int8Kernel kernel) {
   switch (kernel) {
-    case Int8Kernel::kScalar: return true;
-    case Int8Kernel::kAvx2: return cpu_features().avx2;
-    case Int8Kernel::kAvx512: return cpu_features().avx512;
-    case Int8Kernel::kAvx512Vnni: return cpu_features().avx512_vnni;
+    case Int8Kernel::kScalar:
+      return true;
+    case Int8Kernel::kAvx2:
+      return cpu_features().avx2;
+    case Int8Kernel::kAvx512:
+      return cpu_features().avx512;
+    case Int8Kernel::kAvx512Vnni:
+      return cpu_features().avx512_vnni;
   }
   return false;
 }
@@ -172,8 +182,10 @@ bool int8_kernel_supported(Int8Kernel kernel) {
 Int8Kernel int8_kernel_for(Isa isa) {
   if (!isa_supported(isa)) return Int8Kernel::kScalar;
   switch (isa) {
-    case Isa::kScalar: return Int8Kernel::kScalar;
-    case Isa::kAvx2: return Int8Kernel::kAvx2;
+    case Isa::kScalar:
+      return Int8Kernel::kScalar;
+    case Isa::kAvx2:
+      return Int8Kernel::kAvx2;
     case Isa::kAvx512:
       return cpu_features().avx512_vnni ? Int8Kernel::kAvx512Vnni : Int8Kernel::kAvx512;
   }
@@ -185,9 +197,12 @@ void int8_matmul_rows(Int8Kernel kernel, const WeightMatrix& w, std::int64_t row
                       std::int64_t y_stride) {
   if (!int8_kernel_supported(kernel)) kernel = Int8Kernel::kScalar;
   switch (kernel) {
-    case Int8Kernel::kScalar: return int8_matmul_rows_scalar(w, row_begin, row_end, a, y, y_stride);
-    case Int8Kernel::kAvx2: return isa_avx2::int8_matmul_rows(w, row_begin, row_end, a, y, y_stride);
-    case Int8Kernel::kAvx512: return isa_avx512::int8_matmul_rows(w, row_begin, row_end, a, y, y_stride);
+    case Int8Kernel::kScalar:
+      return int8_matmul_rows_scalar(w, row_begin, row_end, a, y, y_stride);
+    case Int8Kernel::kAvx2:
+      return isa_avx2::int8_matmul_rows(w, row_begin, row_end, a, y, y_stride);
+    case Int8Kernel::kAvx512:
+      return isa_avx512::int8_matmul_rows(w, row_begin, row_end, a, y, y_stride);
     case Int8Kernel::kAvx512Vnni:
       return isa_avx512vnni::int8_matmul_rows(w, row_begin, row_end, a, y, y_stride);
   }

@@ -33,13 +33,13 @@ inline bool has_int8_kernel(DType dtype) {
 struct Int8Activations {
   std::int64_t n_tokens = 0;
   std::int64_t cols = 0;
-  std::int64_t block = 32;              // 32 (Q8_0 weights) or 256 (k-quants)
+  std::int64_t block = 32;  // 32 (Q8_0 weights) or 256 (k-quants)
   // [n_tokens, cols]. For Q4_K weights, in each 128 values the second and third 32-value
   // quarters are swapped: a Q4_K byte group of 64 holds values [0,32) and [64,96) of a 128 in
   // its low nibbles, so those activations then load as one 64-byte vector.
   const std::int8_t* q = nullptr;
-  const float* scale = nullptr;         // [n_tokens, cols / block]
-  const std::int16_t* sums16 = nullptr; // [n_tokens, cols / 16], k-quants only, natural order
+  const float* scale = nullptr;          // [n_tokens, cols / block]
+  const std::int16_t* sums16 = nullptr;  // [n_tokens, cols / 16], k-quants only, natural order
 };
 
 // Quantizes x ([n_tokens, cols]) for weights of `weight_dtype` into this thread's reusable

@@ -18,10 +18,14 @@ inline float hsum_ps(__m256 v) {
   return _mm_cvtss_f32(q);
 }
 
-inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline __m256i load256(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
 
 // vpshufb control that copies 16-bit lane j of each 128-bit half to all of that half.
-inline __m256i pick_word(int j) { return _mm256_set1_epi16(static_cast<short>(((2 * j + 1) << 8) | (2 * j))); }
+inline __m256i pick_word(int j) {
+  return _mm256_set1_epi16(static_cast<short>(((2 * j + 1) << 8) | (2 * j)));
+}
 // ... lane j to the low half and lane j + 1 to the high half.
 inline __m256i pick_word_pair(int j) {
   return _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(((2 * j + 3) << 8) | (2 * j + 2))),
@@ -41,7 +45,8 @@ struct Q8_0Kernel {
     for (int t = 0; t < N; ++t) {
       const __m256i x = _mm256_sign_epi8(load256(xq[t] + 32 * b), q);
       const __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(abs_q, x), _mm256_set1_epi16(1));
-      acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(dw * xd[t][b])));
+      acc[t] = _mm256_add_ps(
+          acc[t], _mm256_mul_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(dw * xd[t][b])));
     }
   }
 
@@ -81,11 +86,14 @@ struct Q4KKernel {
     for (long b = 0; b < nb; ++b) {
       std::uint32_t sc_lo, sc_hi, m_lo, m_hi;
       k_scales_mins(w[b].scales, &sc_lo, &sc_hi, &m_lo, &m_hi);
-      const __m128i sc16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(sc_hi), static_cast<int>(sc_lo)));
-      const __m128i m16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(m_hi), static_cast<int>(m_lo)));
+      const __m128i sc16 =
+          _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(sc_hi), static_cast<int>(sc_lo)));
+      const __m128i m16 =
+          _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(m_hi), static_cast<int>(m_lo)));
       const __m256i scales = _mm256_broadcastsi128_si256(sc16);
       // m_j against both 16-value partial sums of sub-block j.
-      const __m256i mins_pairs = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
+      const __m256i mins_pairs =
+          _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
       __m256i sum_lo[N], sum_hi[N];
       for (int t = 0; t < N; ++t) sum_lo[t] = sum_hi[t] = _mm256_setzero_si256();
       for (int k = 0; k < 4; ++k) {
@@ -98,8 +106,9 @@ struct Q4KKernel {
         const __m256i s_hi = _mm256_shuffle_epi8(scales, pick_word(2 * k + 1));
         for (int t = 0; t < N; ++t) {
           const signed char* x = a.q + (t0 + t) * a.cols + kQK_K * b + 128 * (k / 2) + 32 * (k % 2);
-          const __m256i p = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(x)), s_lo),
-                                             _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(x + 64)), s_hi));
+          const __m256i p =
+              _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(x)), s_lo),
+                               _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(x + 64)), s_hi));
           if (k % 2 == 0)
             sum_lo[t] = _mm256_add_epi32(sum_lo[t], p);
           else
@@ -114,10 +123,12 @@ struct Q4KKernel {
         acc_lo[t] = _mm256_add_ps(acc_lo[t], _mm256_mul_ps(_mm256_cvtepi32_ps(sum_lo[t]), dd));
         acc_hi[t] = _mm256_add_ps(acc_hi[t], _mm256_mul_ps(_mm256_cvtepi32_ps(sum_hi[t]), dd));
         const __m256i msum = _mm256_madd_epi16(mins_pairs, load256(xs));
-        acc_min[t] = _mm256_add_ps(acc_min[t], _mm256_mul_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(dmin * xd)));
+        acc_min[t] = _mm256_add_ps(
+            acc_min[t], _mm256_mul_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(dmin * xd)));
       }
     }
-    for (int t = 0; t < N; ++t) out[t] = hsum_ps(_mm256_add_ps(acc_lo[t], acc_hi[t])) - hsum_ps(acc_min[t]);
+    for (int t = 0; t < N; ++t)
+      out[t] = hsum_ps(_mm256_add_ps(acc_lo[t], acc_hi[t])) - hsum_ps(acc_min[t]);
   }
 };
 
@@ -134,7 +145,8 @@ struct Q6KKernel {
     for (int t = 0; t < N; ++t) acc_lo[t] = acc_hi[t] = _mm256_setzero_ps();
     for (long b = 0; b < nb; ++b) {
       __m256i sum_lo[N], sum_hi[N];
-      const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
+      const __m256i sc16 =
+          _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
       // The -32 offset of every code: 32 * sum_j sc_j * xsum_j, subtracted up front.
       for (int t = 0; t < N; ++t) {
         const short* xs = a.sums16 + (t0 + t) * (a.cols / 16) + 16 * b;
@@ -147,16 +159,20 @@ struct Q6KKernel {
         const __m256i ql1 = load256(w[b].ql + 64 * half + 32);
         const __m256i qh = load256(w[b].qh + 32 * half);
         __m256i q[4];
-        q[0] = _mm256_or_si256(_mm256_and_si256(ql0, low4), _mm256_slli_epi16(_mm256_and_si256(qh, low2), 4));
-        q[1] = _mm256_or_si256(_mm256_and_si256(ql1, low4),
-                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), low2), 4));
-        q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4),
-                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), low2), 4));
-        q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
-                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), low2), 4));
+        q[0] = _mm256_or_si256(_mm256_and_si256(ql0, low4),
+                               _mm256_slli_epi16(_mm256_and_si256(qh, low2), 4));
+        q[1] =
+            _mm256_or_si256(_mm256_and_si256(ql1, low4),
+                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), low2), 4));
+        q[2] =
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4),
+                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), low2), 4));
+        q[3] =
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
+                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), low2), 4));
         // This half's eight scales as 16-bit lanes, in both 128-bit halves.
-        const __m256i sc = _mm256_broadcastsi128_si256(half == 0 ? _mm256_castsi256_si128(sc16)
-                                                                 : _mm256_extracti128_si256(sc16, 1));
+        const __m256i sc = _mm256_broadcastsi128_si256(
+            half == 0 ? _mm256_castsi256_si128(sc16) : _mm256_extracti128_si256(sc16, 1));
         for (int k = 0; k < 4; ++k) {
           // Bytes 0-15 of q[k] are sub-block 2k of this half, bytes 16-31 sub-block 2k+1.
           const __m256i s = _mm256_shuffle_epi8(sc, pick_word_pair(2 * k));
@@ -185,8 +201,8 @@ struct Q6KKernel {
 
 }  // namespace
 
-void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end,
-                      const Int8Activations& a, float* y, long y_stride) {
+void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const Int8Activations& a,
+                      float* y, long y_stride) {
   int8_rows(w, row_begin, row_end, a, y, y_stride);
 }
 

@@ -13,21 +13,26 @@ inline float hsum_ps256(__m256 v) {
 
 // The fixed reduction of quant_matmul.h: lanes k and k+8, then as the AVX2 path.
 inline float hsum_ps(__m512 v) {
-  return hsum_ps256(_mm256_add_ps(_mm512_castps512_ps256(v),
-                                  _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+  return hsum_ps256(_mm256_add_ps(
+      _mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
 }
 
-inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
+inline __m256i load256(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+inline __m512i load512(const void* p) {
+  return _mm512_loadu_si512(p);
+}
 
 // 16-bit lane i of the result is (i >> shift) * stride + offset: permutexvar indices that
 // spread a few scales over groups of lanes.
 inline __m512i lanes_over(int shift, short stride, short offset) {
   static const short kIota[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
                                   16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
-  return _mm512_add_epi16(_mm512_mullo_epi16(_mm512_srl_epi16(load512(kIota), _mm_cvtsi32_si128(shift)),
-                                             _mm512_set1_epi16(stride)),
-                          _mm512_set1_epi16(offset));
+  return _mm512_add_epi16(
+      _mm512_mullo_epi16(_mm512_srl_epi16(load512(kIota), _mm_cvtsi32_si128(shift)),
+                         _mm512_set1_epi16(stride)),
+      _mm512_set1_epi16(offset));
 }
 
 struct Q8_0Kernel {
@@ -46,17 +51,20 @@ struct Q8_0Kernel {
       acc[t] = _mm512_setzero_ps();
     }
     // Lanes 0-7 take the first scale of a pair of blocks, lanes 8-15 the second.
-    const __m512i halves = _mm512_srli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 3);
+    const __m512i halves = _mm512_srli_epi32(
+        _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 3);
     long b = 0;
     for (; b + 2 <= nb; b += 2) {  // blocks b and b+1 in one register: even blocks in lanes 0-7
-      const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(load256(w[b].qs)), load256(w[b + 1].qs), 1);
+      const __m512i q =
+          _mm512_inserti64x4(_mm512_castsi256_si512(load256(w[b].qs)), load256(w[b + 1].qs), 1);
       const __m512i abs_q = _mm512_abs_epi8(q);  // -128 stays 0x80 = 128 unsigned: exact
       const __mmask64 negative = _mm512_movepi8_mask(q);
       const __m128 dw = _mm_setr_ps(_cvtsh_ss(w[b].d), _cvtsh_ss(w[b + 1].d), 0.0f, 0.0f);
       for (int t = 0; t < N; ++t) {
         const __m512i x = load512(xq[t] + 32 * b);
         const __m512i sx = _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x);
-        const __m128 dx = _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(xd[t] + b)));
+        const __m128 dx =
+            _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(xd[t] + b)));
         const __m512 p = _mm512_permutexvar_ps(halves, _mm512_castps128_ps512(_mm_mul_ps(dw, dx)));
         acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(_mm512_cvtepi32_ps(dot_u8s8(abs_q, sx)), p));
       }
@@ -67,7 +75,8 @@ struct Q8_0Kernel {
       const float dw = _cvtsh_ss(w[b].d);
       for (int t = 0; t < N; ++t) {
         const __m256i sx = _mm256_sign_epi8(load256(xq[t] + 32 * b), q);
-        const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(dot_u8s8_256(abs_q, sx)), _mm256_set1_ps(dw * xd[t][b]));
+        const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(dot_u8s8_256(abs_q, sx)),
+                                       _mm256_set1_ps(dw * xd[t][b]));
         acc[t] = _mm512_mask_add_ps(acc[t], 0x00ff, acc[t], _mm512_zextps256_ps512(v));
       }
     }
@@ -90,15 +99,18 @@ struct Q4KKernel {
       acc_min[t] = _mm256_setzero_ps();
     }
     // Sub-blocks (4g, 4g+2) and (4g+1, 4g+3) over the two 256-bit halves.
-    const __m512i spread[4] = {lanes_over(4, 2, 0), lanes_over(4, 2, 1), lanes_over(4, 2, 4), lanes_over(4, 2, 5)};
+    const __m512i spread[4] = {lanes_over(4, 2, 0), lanes_over(4, 2, 1), lanes_over(4, 2, 4),
+                               lanes_over(4, 2, 5)};
     for (long b = 0; b < nb; ++b) {
       std::uint32_t sc_lo, sc_hi, m_lo, m_hi;
       k_scales_mins(w[b].scales, &sc_lo, &sc_hi, &m_lo, &m_hi);
       const __m512i sc16 = _mm512_zextsi128_si512(
           _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(sc_hi), static_cast<int>(sc_lo))));
-      const __m128i m16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(m_hi), static_cast<int>(m_lo)));
+      const __m128i m16 =
+          _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(m_hi), static_cast<int>(m_lo)));
       // m_j against both 16-value partial sums of sub-block j.
-      const __m256i mins_pairs = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
+      const __m256i mins_pairs =
+          _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
       __m512i isum[N];
       for (int t = 0; t < N; ++t) isum[t] = _mm512_setzero_si512();
       for (int g = 0; g < 2; ++g) {
@@ -121,9 +133,11 @@ struct Q4KKernel {
       for (int t = 0; t < N; ++t) {
         const short* xs = a.sums16 + (t0 + t) * (a.cols / 16) + 16 * b;
         const float xd = a.scale[(t0 + t) * nb + b];
-        acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_set1_ps(d * xd)));
+        acc[t] = _mm512_add_ps(acc[t],
+                               _mm512_mul_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_set1_ps(d * xd)));
         const __m256i msum = _mm256_madd_epi16(mins_pairs, load256(xs));
-        acc_min[t] = _mm256_add_ps(acc_min[t], _mm256_mul_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(dmin * xd)));
+        acc_min[t] = _mm256_add_ps(
+            acc_min[t], _mm256_mul_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(dmin * xd)));
       }
     }
     for (int t = 0; t < N; ++t) out[t] = hsum_ps(acc[t]) - hsum_ps256(acc_min[t]);
@@ -138,11 +152,13 @@ struct Q6KKernel {
   void run(const unsigned char* row, long t0, float* out) const {
     const auto* w = reinterpret_cast<const BlockQ6_K*>(row);
     const __m512i low4 = _mm512_set1_epi8(0x0f), low2 = _mm512_set1_epi8(0x03);
-    const __m512i spread[4] = {lanes_over(3, 1, 0), lanes_over(3, 1, 4), lanes_over(3, 1, 8), lanes_over(3, 1, 12)};
+    const __m512i spread[4] = {lanes_over(3, 1, 0), lanes_over(3, 1, 4), lanes_over(3, 1, 8),
+                               lanes_over(3, 1, 12)};
     __m512 acc[N];
     for (int t = 0; t < N; ++t) acc[t] = _mm512_setzero_ps();
     for (long b = 0; b < nb; ++b) {
-      const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
+      const __m256i sc16 =
+          _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
       const __m512i sc512 = _mm512_castsi256_si512(sc16);
       __m512i isum[N];
       for (int t = 0; t < N; ++t) {  // lanes 0-7 start at -32 (sc_2i xsum_2i + sc_2i+1 xsum_2i+1)
@@ -155,11 +171,13 @@ struct Q6KKernel {
         // values 128 half + [64, 128): high nibbles, qh bits 4-5 then 6-7.
         const __m512i ql = load512(w[b].ql + 64 * half);
         const __m256i qh = load256(w[b].qh + 32 * half);
-        const __m512i qhv = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
+        const __m512i qhv =
+            _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
         const __m512i q01 = _mm512_or_si512(_mm512_and_si512(ql, low4),
                                             _mm512_slli_epi16(_mm512_and_si512(qhv, low2), 4));
-        const __m512i q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
-                                            _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qhv, 4), low2), 4));
+        const __m512i q23 = _mm512_or_si512(
+            _mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
+            _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qhv, 4), low2), 4));
         // Each 16-byte lane of q01 / q23 is one sub-block: scales 8 half + 0..3 / 4..7.
         const __m512i s01 = _mm512_permutexvar_epi16(spread[2 * half], sc512);
         const __m512i s23 = _mm512_permutexvar_epi16(spread[2 * half + 1], sc512);
@@ -172,8 +190,9 @@ struct Q6KKernel {
       }
       const float d = _cvtsh_ss(w[b].d);
       for (int t = 0; t < N; ++t)
-        acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(_mm512_cvtepi32_ps(isum[t]),
-                                                     _mm512_set1_ps(d * a.scale[(t0 + t) * nb + b])));
+        acc[t] =
+            _mm512_add_ps(acc[t], _mm512_mul_ps(_mm512_cvtepi32_ps(isum[t]),
+                                                _mm512_set1_ps(d * a.scale[(t0 + t) * nb + b])));
     }
     for (int t = 0; t < N; ++t) out[t] = hsum_ps(acc[t]);
   }

@@ -25,8 +25,8 @@ inline __m256i dot_u8s8_256(__m256i u, __m256i s) {
 
 }  // namespace
 
-void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end,
-                      const Int8Activations& a, float* y, long y_stride) {
+void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const Int8Activations& a,
+                      float* y, long y_stride) {
   int8_rows(w, row_begin, row_end, a, y, y_stride);
 }
 

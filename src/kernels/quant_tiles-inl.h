@@ -18,10 +18,18 @@ static void tiled_rows(const WeightMatrix& w, long row_begin, long row_end, long
         const unsigned char* row = w.data + r * row_bytes;
         float out[4];
         switch (n) {
-          case 1: kernel.template run<1>(row, t0, out); break;
-          case 2: kernel.template run<2>(row, t0, out); break;
-          case 3: kernel.template run<3>(row, t0, out); break;
-          default: kernel.template run<4>(row, t0, out); break;
+          case 1:
+            kernel.template run<1>(row, t0, out);
+            break;
+          case 2:
+            kernel.template run<2>(row, t0, out);
+            break;
+          case 3:
+            kernel.template run<3>(row, t0, out);
+            break;
+          default:
+            kernel.template run<4>(row, t0, out);
+            break;
         }
         for (long i = 0; i < n; ++i) y[(t0 + i) * y_stride + (r - row_begin)] = out[i];
       }
@@ -31,8 +39,8 @@ static void tiled_rows(const WeightMatrix& w, long row_begin, long row_end, long
 
 // Dispatch on the weight format; Q8_0Kernel, Q4KKernel and Q6KKernel take (activations, blocks
 // per row).
-static void int8_rows(const WeightMatrix& w, long row_begin, long row_end,
-                      const Int8Activations& a, float* y, long y_stride) {
+static void int8_rows(const WeightMatrix& w, long row_begin, long row_end, const Int8Activations& a,
+                      float* y, long y_stride) {
   switch (w.dtype) {
     case DType::kQ8_0: {
       const long nb = w.cols / kQK;

@@ -7,8 +7,7 @@
 namespace whale {
 
 void validate_batch_and_extend_cache(std::span<const BatchToken> batch, KvCache& cache,
-                                     std::int64_t vocab_size,
-                                     std::vector<std::int64_t>& next) {
+                                     std::int64_t vocab_size, std::vector<std::int64_t>& next) {
   const std::int64_t T = static_cast<std::int64_t>(batch.size());
   next.assign(static_cast<std::size_t>(cache.max_sequences()), -1);
   for (std::int64_t i = 0; i < T; ++i) {
@@ -27,9 +26,10 @@ void validate_batch_and_extend_cache(std::span<const BatchToken> batch, KvCache&
         fail("sequence {} starts at position {}, but its cache holds {} tokens", t.seq, t.pos,
              cache.length(t.seq));
     } else if (t.pos != expect) {
-      fail("sequence {}: position {} follows position {} (batch index {}); positions must be "
-           "consecutive",
-           t.seq, t.pos, expect - 1, i);
+      fail(
+          "sequence {}: position {} follows position {} (batch index {}); positions must be "
+          "consecutive",
+          t.seq, t.pos, expect - 1, i);
     }
     expect = t.pos + 1;
   }

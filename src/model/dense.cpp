@@ -104,9 +104,9 @@ DenseModel::DenseModel(DenseConfig config, DenseWeights weights,
       active += params(*w);
       bytes += w->bytes();
     }
-    const auto vectors = static_cast<std::int64_t>(L.attn_norm.size() + L.ffn_norm.size() +
-                                                   L.q_bias.size() + L.k_bias.size() +
-                                                   L.v_bias.size() + L.o_bias.size());
+    const auto vectors =
+        static_cast<std::int64_t>(L.attn_norm.size() + L.ffn_norm.size() + L.q_bias.size() +
+                                  L.k_bias.size() + L.v_bias.size() + L.o_bias.size());
     total += vectors;
     active += vectors;
     bytes += vectors * 4;
@@ -116,8 +116,8 @@ DenseModel::DenseModel(DenseConfig config, DenseWeights weights,
   summary_.weight_bytes_per_token = bytes;
 }
 
-std::unique_ptr<KvCache> DenseModel::create_cache(std::int32_t max_sequences,
-                                                  std::int64_t capacity, CacheDType dtype) const {
+std::unique_ptr<KvCache> DenseModel::create_cache(std::int32_t max_sequences, std::int64_t capacity,
+                                                  CacheDType dtype) const {
   return std::make_unique<LatentKvCache>(config_.num_hidden_layers, config_.cache_width(),
                                          max_sequences, capacity, dtype);
 }

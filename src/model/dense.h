@@ -76,18 +76,18 @@ class DenseModel final : public Model {
 
   // Activations of the current batch, reused across calls (grown, never shrunk).
   struct Buffers {
-    std::vector<float> hidden;    // [T, H]   residual stream
-    std::vector<float> normed;    // [T, H]
-    std::vector<float> q;         // [T, nh*d]
-    std::vector<float> k;         // [T, nkv*d]
-    std::vector<float> v;         // [T, nkv*d]
-    std::vector<float> kv_row;    // [2*nkv*d] one cache row: keys, then values
-    std::vector<float> attn_out;  // [T, nh*d]
-    std::vector<float> proj;      // [T, H]
-    std::vector<float> ffn_a;     // [T, F]
-    std::vector<float> ffn_b;     // [T, F]
-    std::vector<float> rope_cos;  // [T, d/2]
-    std::vector<float> rope_sin;  // [T, d/2]
+    std::vector<float> hidden;                // [T, H]   residual stream
+    std::vector<float> normed;                // [T, H]
+    std::vector<float> q;                     // [T, nh*d]
+    std::vector<float> k;                     // [T, nkv*d]
+    std::vector<float> v;                     // [T, nkv*d]
+    std::vector<float> kv_row;                // [2*nkv*d] one cache row: keys, then values
+    std::vector<float> attn_out;              // [T, nh*d]
+    std::vector<float> proj;                  // [T, H]
+    std::vector<float> ffn_a;                 // [T, F]
+    std::vector<float> ffn_b;                 // [T, F]
+    std::vector<float> rope_cos;              // [T, d/2]
+    std::vector<float> rope_sin;              // [T, d/2]
     std::vector<std::int64_t> next_position;  // [sequences] batch validation
     std::vector<RowChunkOfProduct> chunks;    // work list of matmul_same_input
   } buf_;

@@ -97,22 +97,38 @@ DenseTensorNaming hf_dense_naming() {
   n.name = [](DenseTensor t, std::int64_t layer) -> std::string {
     const std::string p = fmt::format("model.layers.{}.", layer);
     switch (t) {
-      case DenseTensor::kEmbed: return "model.embed_tokens.weight";
-      case DenseTensor::kFinalNorm: return "model.norm.weight";
-      case DenseTensor::kLmHead: return "lm_head.weight";
-      case DenseTensor::kAttnNorm: return p + "input_layernorm.weight";
-      case DenseTensor::kQ: return p + "self_attn.q_proj.weight";
-      case DenseTensor::kK: return p + "self_attn.k_proj.weight";
-      case DenseTensor::kV: return p + "self_attn.v_proj.weight";
-      case DenseTensor::kO: return p + "self_attn.o_proj.weight";
-      case DenseTensor::kQBias: return p + "self_attn.q_proj.bias";
-      case DenseTensor::kKBias: return p + "self_attn.k_proj.bias";
-      case DenseTensor::kVBias: return p + "self_attn.v_proj.bias";
-      case DenseTensor::kOBias: return p + "self_attn.o_proj.bias";
-      case DenseTensor::kFfnNorm: return p + "post_attention_layernorm.weight";
-      case DenseTensor::kGate: return p + "mlp.gate_proj.weight";
-      case DenseTensor::kUp: return p + "mlp.up_proj.weight";
-      case DenseTensor::kDown: return p + "mlp.down_proj.weight";
+      case DenseTensor::kEmbed:
+        return "model.embed_tokens.weight";
+      case DenseTensor::kFinalNorm:
+        return "model.norm.weight";
+      case DenseTensor::kLmHead:
+        return "lm_head.weight";
+      case DenseTensor::kAttnNorm:
+        return p + "input_layernorm.weight";
+      case DenseTensor::kQ:
+        return p + "self_attn.q_proj.weight";
+      case DenseTensor::kK:
+        return p + "self_attn.k_proj.weight";
+      case DenseTensor::kV:
+        return p + "self_attn.v_proj.weight";
+      case DenseTensor::kO:
+        return p + "self_attn.o_proj.weight";
+      case DenseTensor::kQBias:
+        return p + "self_attn.q_proj.bias";
+      case DenseTensor::kKBias:
+        return p + "self_attn.k_proj.bias";
+      case DenseTensor::kVBias:
+        return p + "self_attn.v_proj.bias";
+      case DenseTensor::kOBias:
+        return p + "self_attn.o_proj.bias";
+      case DenseTensor::kFfnNorm:
+        return p + "post_attention_layernorm.weight";
+      case DenseTensor::kGate:
+        return p + "mlp.gate_proj.weight";
+      case DenseTensor::kUp:
+        return p + "mlp.up_proj.weight";
+      case DenseTensor::kDown:
+        return p + "mlp.down_proj.weight";
     }
     return "";
   };
@@ -125,22 +141,38 @@ DenseTensorNaming gguf_dense_naming(RopePairing rope_pairing) {
   n.name = [](DenseTensor t, std::int64_t layer) -> std::string {
     const std::string p = fmt::format("blk.{}.", layer);
     switch (t) {
-      case DenseTensor::kEmbed: return "token_embd.weight";
-      case DenseTensor::kFinalNorm: return "output_norm.weight";
-      case DenseTensor::kLmHead: return "output.weight";
-      case DenseTensor::kAttnNorm: return p + "attn_norm.weight";
-      case DenseTensor::kQ: return p + "attn_q.weight";
-      case DenseTensor::kK: return p + "attn_k.weight";
-      case DenseTensor::kV: return p + "attn_v.weight";
-      case DenseTensor::kO: return p + "attn_output.weight";
-      case DenseTensor::kQBias: return p + "attn_q.bias";
-      case DenseTensor::kKBias: return p + "attn_k.bias";
-      case DenseTensor::kVBias: return p + "attn_v.bias";
-      case DenseTensor::kOBias: return p + "attn_output.bias";
-      case DenseTensor::kFfnNorm: return p + "ffn_norm.weight";
-      case DenseTensor::kGate: return p + "ffn_gate.weight";
-      case DenseTensor::kUp: return p + "ffn_up.weight";
-      case DenseTensor::kDown: return p + "ffn_down.weight";
+      case DenseTensor::kEmbed:
+        return "token_embd.weight";
+      case DenseTensor::kFinalNorm:
+        return "output_norm.weight";
+      case DenseTensor::kLmHead:
+        return "output.weight";
+      case DenseTensor::kAttnNorm:
+        return p + "attn_norm.weight";
+      case DenseTensor::kQ:
+        return p + "attn_q.weight";
+      case DenseTensor::kK:
+        return p + "attn_k.weight";
+      case DenseTensor::kV:
+        return p + "attn_v.weight";
+      case DenseTensor::kO:
+        return p + "attn_output.weight";
+      case DenseTensor::kQBias:
+        return p + "attn_q.bias";
+      case DenseTensor::kKBias:
+        return p + "attn_k.bias";
+      case DenseTensor::kVBias:
+        return p + "attn_v.bias";
+      case DenseTensor::kOBias:
+        return p + "attn_output.bias";
+      case DenseTensor::kFfnNorm:
+        return p + "ffn_norm.weight";
+      case DenseTensor::kGate:
+        return p + "ffn_gate.weight";
+      case DenseTensor::kUp:
+        return p + "ffn_up.weight";
+      case DenseTensor::kDown:
+        return p + "ffn_down.weight";
     }
     return "";
   };
@@ -152,8 +184,8 @@ DenseTensorNaming gguf_dense_naming(RopePairing rope_pairing) {
 
 DenseWeights bind_dense_weights(const DenseConfig& c, const TensorSource& source,
                                 const DenseTensorNaming& naming) {
-  const std::int64_t H = c.hidden_size, V = c.vocab_size, F = c.intermediate_size,
-                     qw = c.q_width(), kvw = c.kv_width();
+  const std::int64_t H = c.hidden_size, V = c.vocab_size, F = c.intermediate_size, qw = c.q_width(),
+                     kvw = c.kv_width();
   Binder b(source, naming);
   DenseWeights w;
   w.rope_pairing = naming.rope_pairing;

@@ -20,10 +20,24 @@
 
 namespace whale {
 
+// The first three are global (their layer argument is ignored), the rest per layer.
 enum class DenseTensor {
-  kEmbed, kFinalNorm, kLmHead,  // global (layer ignored)
-  kAttnNorm, kQ, kK, kV, kO, kQBias, kKBias, kVBias, kOBias,
-  kFfnNorm, kGate, kUp, kDown,
+  kEmbed,
+  kFinalNorm,
+  kLmHead,
+  kAttnNorm,
+  kQ,
+  kK,
+  kV,
+  kO,
+  kQBias,
+  kKBias,
+  kVBias,
+  kOBias,
+  kFfnNorm,
+  kGate,
+  kUp,
+  kDown,
 };
 
 struct DenseTensorNaming {

@@ -15,7 +15,8 @@ std::string model_type_of_folder(const std::string& path) {
     fail("{}: not a model folder (expected a directory with config.json and safetensors)", path);
   const std::string config_path = path + "/config.json";
   const nlohmann::json config = read_json_file(config_path);
-  if (!config.is_object()) fail("{}: expected a JSON object, got {}", config_path, json_type_name(config));
+  if (!config.is_object())
+    fail("{}: expected a JSON object, got {}", config_path, json_type_name(config));
   const auto it = config.find("model_type");
   if (it == config.end() || !it->is_string())
     fail("{}: field 'model_type' is missing or not a string (expected one of {})", config_path,

@@ -33,10 +33,14 @@ constexpr int kIq4[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 3
 // Element i of one block, straight from the layout. Byte offsets are those of the GGUF
 // structs: e.g. Q6_K = ql[128] @0, qh[64] @128, scales[16] @192, d @208.
 float expected_value(DType dtype, const std::uint8_t* b, int i) {
-  const auto nib32 = [](const std::uint8_t* qs, int j) { return j < 16 ? qs[j] & 15 : qs[j - 16] >> 4; };
+  const auto nib32 = [](const std::uint8_t* qs, int j) {
+    return j < 16 ? qs[j] & 15 : qs[j - 16] >> 4;
+  };
   switch (dtype) {
-    case DType::kQ4_0: return static_cast<float>(nib32(b + 2, i) - 8) * f16_at(b, 0);
-    case DType::kQ4_1: return static_cast<float>(nib32(b + 4, i)) * f16_at(b, 0) + f16_at(b, 2);
+    case DType::kQ4_0:
+      return static_cast<float>(nib32(b + 2, i) - 8) * f16_at(b, 0);
+    case DType::kQ4_1:
+      return static_cast<float>(nib32(b + 4, i)) * f16_at(b, 0) + f16_at(b, 2);
     case DType::kQ5_0:
     case DType::kQ5_1: {
       const int base = dtype == DType::kQ5_0 ? 2 : 4;
@@ -46,8 +50,10 @@ float expected_value(DType dtype, const std::uint8_t* b, int i) {
       return dtype == DType::kQ5_0 ? static_cast<float>(q - 16) * f16_at(b, 0)
                                    : static_cast<float>(q) * f16_at(b, 0) + f16_at(b, 2);
     }
-    case DType::kQ8_0: return static_cast<float>(static_cast<std::int8_t>(b[2 + i])) * f16_at(b, 0);
-    case DType::kQ8_1: return static_cast<float>(static_cast<std::int8_t>(b[4 + i])) * f16_at(b, 0);
+    case DType::kQ8_0:
+      return static_cast<float>(static_cast<std::int8_t>(b[2 + i])) * f16_at(b, 0);
+    case DType::kQ8_1:
+      return static_cast<float>(static_cast<std::int8_t>(b[4 + i])) * f16_at(b, 0);
     case DType::kQ2_K:
     case DType::kQ3_K: {
       // Halves of 128; within a half, 2-bit plane j = bits 2j, 2j+1 of 32 bytes; the first 16
@@ -65,7 +71,8 @@ float expected_value(DType dtype, const std::uint8_t* b, int i) {
       const int high = (sc[8 + sub % 4] >> (2 * (sub / 4))) & 3;
       const int q = (b[32 + 32 * h + 16 * s + l] >> (2 * j)) & 3;
       const bool hbit = (b[16 * s + l] >> (4 * h + j)) & 1;
-      return f16_at(b, 108) * static_cast<float>((low | (high << 4)) - 32) * static_cast<float>(q - (hbit ? 0 : 4));
+      return f16_at(b, 108) * static_cast<float>((low | (high << 4)) - 32) *
+             static_cast<float>(q - (hbit ? 0 : 4));
     }
     case DType::kQ4_K:
     case DType::kQ5_K: {  // d @0, dmin @2, scales[12] @4, (Q5_K: qh[32] @16), qs[128] after
@@ -92,21 +99,26 @@ float expected_value(DType dtype, const std::uint8_t* b, int i) {
       const int low = k < 2 ? low_byte & 15 : low_byte >> 4;
       const int high = (b[128 + 32 * h + l] >> (2 * k)) & 3;
       const int scale = static_cast<std::int8_t>(b[192 + 8 * h + r / 16]);
-      return f16_at(b, 208) * static_cast<float>(scale) * static_cast<float>((low | (high << 4)) - 32);
+      return f16_at(b, 208) * static_cast<float>(scale) *
+             static_cast<float>((low | (high << 4)) - 32);
     }
     case DType::kQ8_K: {
       float d;
       std::memcpy(&d, b, 4);
       return d * static_cast<float>(static_cast<std::int8_t>(b[4 + i]));
     }
-    case DType::kIQ4_NL: return f16_at(b, 0) * static_cast<float>(kIq4[nib32(b + 2, i)]);
+    case DType::kIQ4_NL:
+      return f16_at(b, 0) * static_cast<float>(kIq4[nib32(b + 2, i)]);
     case DType::kIQ4_XS: {  // d @0, scales_h @2, scales_l[4] @4, qs[128] @8
       const int sub = i / 32;
       const int scales_h = b[2] | (b[3] << 8);
-      const int ls = ((b[4 + sub / 2] >> (4 * (sub % 2))) & 15) | (((scales_h >> (2 * sub)) & 3) << 4);
-      return f16_at(b, 0) * static_cast<float>(ls - 32) * static_cast<float>(kIq4[nib32(b + 8 + 16 * sub, i % 32)]);
+      const int ls =
+          ((b[4 + sub / 2] >> (4 * (sub % 2))) & 15) | (((scales_h >> (2 * sub)) & 3) << 4);
+      return f16_at(b, 0) * static_cast<float>(ls - 32) *
+             static_cast<float>(kIq4[nib32(b + 8 + 16 * sub, i % 32)]);
     }
-    default: return NAN;
+    default:
+      return NAN;
   }
 }
 
@@ -122,15 +134,30 @@ std::vector<std::uint8_t> random_blocks(DType dtype, int n_blocks, std::uint32_t
     const float d = std::ldexp(1.0f, -static_cast<int>(rng() % 4)) * (rng() % 2 ? -1.0f : 1.0f);
     const float m = std::ldexp(1.0f, -static_cast<int>(rng() % 4) - 1);
     switch (dtype) {
-      case DType::kQ4_1: case DType::kQ5_1: case DType::kQ8_1: case DType::kQ4_K: case DType::kQ5_K:
+      case DType::kQ4_1:
+      case DType::kQ5_1:
+      case DType::kQ8_1:
+      case DType::kQ4_K:
+      case DType::kQ5_K:
         put_f16(b, 0, d);
         put_f16(b, 2, m);
         break;
-      case DType::kQ2_K: put_f16(b, 80, d); put_f16(b, 82, m); break;
-      case DType::kQ3_K: put_f16(b, 108, d); break;
-      case DType::kQ6_K: put_f16(b, 208, d); break;
-      case DType::kQ8_K: std::memcpy(b, &d, 4); break;
-      default: put_f16(b, 0, d); break;
+      case DType::kQ2_K:
+        put_f16(b, 80, d);
+        put_f16(b, 82, m);
+        break;
+      case DType::kQ3_K:
+        put_f16(b, 108, d);
+        break;
+      case DType::kQ6_K:
+        put_f16(b, 208, d);
+        break;
+      case DType::kQ8_K:
+        std::memcpy(b, &d, 4);
+        break;
+      default:
+        put_f16(b, 0, d);
+        break;
     }
   }
   return v;
@@ -176,23 +203,23 @@ TEST(DequantizeTest, HandWrittenBlocksGiveHandComputedValues) {
     put_f16(b, 2, 0.25f);
     b[4 + 0] = 3;
     b[4 + 4] = 5;
-    b[4 + 9] = 0x13;                // sub-block 5: scale low nibble 3, min low nibble 1
-    b[4 + 1] |= 2 << 6;             // scale high bits 2 -> 0x23 = 35
-    b[4 + 5] |= 3 << 6;             // min high bits 3 -> 0x31 = 49
-    b[16 + 0] = 0x27;               // value 0: code 7; value 32: code 2
-    b[16 + 64 + 1] = 0x90;          // value 161 (sub-block 5, high nibble of byte 64+1): 9
+    b[4 + 9] = 0x13;        // sub-block 5: scale low nibble 3, min low nibble 1
+    b[4 + 1] |= 2 << 6;     // scale high bits 2 -> 0x23 = 35
+    b[4 + 5] |= 3 << 6;     // min high bits 3 -> 0x31 = 49
+    b[16 + 0] = 0x27;       // value 0: code 7; value 32: code 2
+    b[16 + 64 + 1] = 0x90;  // value 161 (sub-block 5, high nibble of byte 64+1): 9
     float y[256];
     dequantize_row(DType::kQ4_K, b, y, 256);
     EXPECT_EQ(y[0], 0.5f * 3 * 7 - 0.25f * 5);
-    EXPECT_EQ(y[32], 0.0f);         // sub-block 1: scale 0 and min 0 (bits of byte 1, 5 unset low)
+    EXPECT_EQ(y[32], 0.0f);  // sub-block 1: scale 0 and min 0 (bits of byte 1, 5 unset low)
     EXPECT_EQ(y[161], 0.5f * 35 * 9 - 0.25f * 49);
     EXPECT_EQ(y[160], -0.25f * 49);
   }
   {  // Q6_K: d = 0.5; value 200 = half 1, quarter 2 (high nibble of ql[64 + 8]), bits 4-5 of qh[40]
     std::uint8_t b[210] = {};
     put_f16(b, 208, 0.5f);
-    b[64 + 8] = 0xa0;               // low four bits 10
-    b[128 + 32 + 8] = 2 << 4;       // top bits 2 -> code 42 -> 10
+    b[64 + 8] = 0xa0;                                // low four bits 10
+    b[128 + 32 + 8] = 2 << 4;                        // top bits 2 -> code 42 -> 10
     b[192 + 8 + 4] = static_cast<std::uint8_t>(-3);  // sub-block 12 = values 192..207
     float y[256];
     dequantize_row(DType::kQ6_K, b, y, 256);
@@ -219,7 +246,8 @@ double relative_rmse(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 double round_trip_error(DType dtype, const std::vector<float>& x) {
-  std::vector<std::uint8_t> q(static_cast<std::size_t>(dtype_row_bytes(dtype, static_cast<std::int64_t>(x.size()))));
+  std::vector<std::uint8_t> q(
+      static_cast<std::size_t>(dtype_row_bytes(dtype, static_cast<std::int64_t>(x.size()))));
   quantize_row(dtype, x.data(), q.data(), static_cast<std::int64_t>(x.size()));
   std::vector<float> y(x.size());
   dequantize_row(dtype, q.data(), y.data(), static_cast<std::int64_t>(x.size()));
@@ -246,7 +274,8 @@ std::vector<float> naive_absmax_6bit(const std::vector<float>& x) {
     float amax = 0.0f;
     for (std::size_t i = b; i < b + 16; ++i) amax = std::max(amax, std::fabs(x[i]));
     const float d = amax / 32.0f;
-    for (std::size_t i = b; i < b + 16; ++i) y[i] = d * std::clamp(std::round(x[i] / d), -32.0f, 31.0f);
+    for (std::size_t i = b; i < b + 16; ++i)
+      y[i] = d * std::clamp(std::round(x[i] / d), -32.0f, 31.0f);
   }
   return y;
 }
@@ -265,11 +294,14 @@ TEST(QuantizeTest, RoundTripErrorOnGaussianDataWithinBounds) {
 
 TEST(QuantizeTest, ScaleSearchBeatsNaiveRoundToNearest) {
   const auto x = gaussian(256 * 64, 2);
-  const double q4k = round_trip_error(DType::kQ4_K, x), naive4 = relative_rmse(x, naive_min_max_4bit(x));
-  const double q6k = round_trip_error(DType::kQ6_K, x), naive6 = relative_rmse(x, naive_absmax_6bit(x));
+  const double q4k = round_trip_error(DType::kQ4_K, x),
+               naive4 = relative_rmse(x, naive_min_max_4bit(x));
+  const double q6k = round_trip_error(DType::kQ6_K, x),
+               naive6 = relative_rmse(x, naive_absmax_6bit(x));
   EXPECT_LT(q4k, naive4) << "Q4_K " << q4k << " naive " << naive4;
   EXPECT_LT(q6k, naive6) << "Q6_K " << q6k << " naive " << naive6;
-  std::printf("rel RMSE: Q4_K %.4f (naive %.4f), Q6_K %.4f (naive %.4f)\n", q4k, naive4, q6k, naive6);
+  std::printf("rel RMSE: Q4_K %.4f (naive %.4f), Q6_K %.4f (naive %.4f)\n", q4k, naive4, q6k,
+              naive6);
 }
 
 TEST(QuantizeTest, ConstantAndZeroBlocksRoundTrip) {
@@ -280,7 +312,8 @@ TEST(QuantizeTest, ConstantAndZeroBlocksRoundTrip) {
       quantize_row(dtype, x.data(), q.data(), 256);
       dequantize_row(dtype, q.data(), y.data(), 256);
       for (int i = 0; i < 256; ++i)
-        ASSERT_NEAR(y[i], value, 0.02f * std::fabs(value) + 1e-6f) << dtype_name(dtype) << " " << value;
+        ASSERT_NEAR(y[i], value, 0.02f * std::fabs(value) + 1e-6f)
+            << dtype_name(dtype) << " " << value;
     }
   }
 }

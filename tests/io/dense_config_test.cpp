@@ -21,7 +21,9 @@ nlohmann::json golden_json(const std::string& name) {
   return read_json_file(dense_folder(name) + "/config.json");
 }
 
-DenseConfig parse(const nlohmann::json& j) { return parse_dense_config(j, "config.json"); }
+DenseConfig parse(const nlohmann::json& j) {
+  return parse_dense_config(j, "config.json");
+}
 
 TEST(DenseConfig, Qwen2GoldenConfig) {
   const DenseConfig c = load_dense_config(dense_folder("qwen2-tiny") + "/config.json");
@@ -107,11 +109,10 @@ TEST(DenseConfig, BadFieldsAreNamed) {
   EXPECT_WHALE_ERROR(parse(with("llama-tiny", "mlp_bias", true)), "mlp_bias");
   EXPECT_WHALE_ERROR(parse(with("llama-tiny", "eos_token_id", nlohmann::json::array({"x"}))),
                      "eos_token_id");
-  EXPECT_WHALE_ERROR(parse(with("llama-tiny", "rope_scaling",
-                                {{"rope_type", "linear"}, {"factor", 2.0}})),
-                     "rope_scaling.rope_type", "linear", "llama3");
-  EXPECT_WHALE_ERROR(parse(with("qwen2-tiny", "rope_scaling",
-                                {{"type", "yarn"}, {"factor", 4.0}})),
+  EXPECT_WHALE_ERROR(
+      parse(with("llama-tiny", "rope_scaling", {{"rope_type", "linear"}, {"factor", 2.0}})),
+      "rope_scaling.rope_type", "linear", "llama3");
+  EXPECT_WHALE_ERROR(parse(with("qwen2-tiny", "rope_scaling", {{"type", "yarn"}, {"factor", 4.0}})),
                      "rope_scaling.rope_type", "yarn");
   nlohmann::json no_original = golden_json("llama-tiny");
   no_original["rope_scaling"].erase("original_max_position_embeddings");
@@ -161,13 +162,31 @@ TEST(DenseLoader, Qwen2BiasesArePresentAndRequired) {
   EXPECT_WHALE_ERROR(load_model(dir.str()), "q_proj.bias", "no q/k/v biases");
 }
 
+TEST(DenseLoader, TiedEmbeddingServesAsTheHeadWhenLmHeadIsAbsent) {
+  test::TempDir dir;
+  test::copy_golden_dense("qwen2-tiny", dir);
+  auto image = test::SafetensorsImage::read(dir.file("model.safetensors"));
+  image.header.erase("lm_head.weight");
+  image.write(dir.file("model.safetensors"));
+  // Untied config: the head is required.
+  EXPECT_WHALE_ERROR(load_model(dir.str()), "lm_head.weight", "missing");
+  nlohmann::json j = golden_json("qwen2-tiny");
+  j["tie_word_embeddings"] = true;
+  test::write_json(dir.file("config.json"), j);
+  auto model = load_dense_folder(dir.str());
+  EXPECT_EQ(model->weights().lm_head.data, model->weights().embed.data);
+  std::int64_t stored = 0;
+  for (const auto& [name, info] : model->source().tensors()) stored += info->numel();
+  EXPECT_EQ(model->summary().total_parameters, stored);  // the embedding counted once
+}
+
 TEST(DenseRope, Llama3KeepsHighFrequenciesAndDividesLowOnes) {
   Llama3RopeScaling s;  // factor 8, low 1, high 4, original 8192
   const auto plain = llama3_inv_freq(128, 500000.0, std::nullopt);
   const auto scaled = llama3_inv_freq(128, 500000.0, s);
   ASSERT_EQ(plain.size(), 64u);
   EXPECT_DOUBLE_EQ(plain[0], 1.0);
-  EXPECT_DOUBLE_EQ(scaled[0], 1.0);  // wavelength 2π, far below 8192 / 4
+  EXPECT_DOUBLE_EQ(scaled[0], 1.0);               // wavelength 2π, far below 8192 / 4
   EXPECT_DOUBLE_EQ(scaled[63], plain[63] / 8.0);  // wavelength far above 8192
   int blended = 0;
   for (std::size_t i = 0; i < plain.size(); ++i) {

@@ -36,7 +36,8 @@ BlockWeight make_block_weight(DType dtype, std::int64_t rows, std::int64_t cols,
     for (auto& v : b.bytes) v = static_cast<std::uint8_t>(rng());
     const std::int64_t block_bytes = static_cast<std::int64_t>(dtype_block_bytes(dtype));
     std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
-    for (std::int64_t off = 0; off < static_cast<std::int64_t>(b.bytes.size()); off += block_bytes) {
+    for (std::int64_t off = 0; off < static_cast<std::int64_t>(b.bytes.size());
+         off += block_bytes) {
       std::uint16_t d = f32_to_f16(scale(rng)), dmin = f32_to_f16(std::fabs(scale(rng)));
       const int d_at = dtype == DType::kQ6_K ? 208 : 0;
       std::memcpy(b.bytes.data() + off + d_at, &d, 2);
@@ -64,16 +65,21 @@ std::vector<float> activations(std::int64_t n_tokens, std::int64_t cols, std::ui
   std::vector<float> x(static_cast<std::size_t>(n_tokens * cols));
   for (auto& v : x) v = normal(rng);
   if (!x.empty()) x[0] = 0.0f;  // an all-zero block somewhere: scale 0
-  for (std::int64_t c = 0; c < std::min<std::int64_t>(cols, 32); ++c) x[static_cast<std::size_t>(c)] = 0.0f;
+  for (std::int64_t c = 0; c < std::min<std::int64_t>(cols, 32); ++c)
+    x[static_cast<std::size_t>(c)] = 0.0f;
   return x;
 }
 
 const char* kernel_name(Int8Kernel k) {
   switch (k) {
-    case Int8Kernel::kScalar: return "scalar";
-    case Int8Kernel::kAvx2: return "avx2";
-    case Int8Kernel::kAvx512: return "avx512";
-    case Int8Kernel::kAvx512Vnni: return "avx512vnni";
+    case Int8Kernel::kScalar:
+      return "scalar";
+    case Int8Kernel::kAvx2:
+      return "avx2";
+    case Int8Kernel::kAvx512:
+      return "avx512";
+    case Int8Kernel::kAvx512Vnni:
+      return "avx512vnni";
   }
   return "?";
 }
@@ -87,7 +93,8 @@ TEST_P(Int8KernelTest, BitIdenticalToScalarTwinOnRaggedShapes) {
   for (const bool raw : {false, true}) {
     for (const std::int64_t rows : {1, 7, 33, 45}) {
       for (const std::int64_t cols : {block, 2 * block, 3 * block, 5 * block}) {
-        const BlockWeight b = make_block_weight(dtype, rows, cols, static_cast<std::uint32_t>(rows * 7 + cols), raw);
+        const BlockWeight b =
+            make_block_weight(dtype, rows, cols, static_cast<std::uint32_t>(rows * 7 + cols), raw);
         for (const std::int64_t tokens : {1, 2, 3, 4, 5, 17}) {
           const auto x = activations(tokens, cols, static_cast<std::uint32_t>(tokens));
           const Int8Activations a = quantize_activations(dtype, x.data(), tokens, cols);
@@ -109,9 +116,11 @@ TEST_P(Int8KernelTest, BitIdenticalToScalarTwinOnRaggedShapes) {
 INSTANTIATE_TEST_SUITE_P(
     AllKernels, Int8KernelTest,
     ::testing::Combine(::testing::Values(DType::kQ8_0, DType::kQ4_K, DType::kQ6_K),
-                       ::testing::Values(Int8Kernel::kAvx2, Int8Kernel::kAvx512, Int8Kernel::kAvx512Vnni)),
+                       ::testing::Values(Int8Kernel::kAvx2, Int8Kernel::kAvx512,
+                                         Int8Kernel::kAvx512Vnni)),
     [](const auto& p) {
-      return std::string(dtype_name(std::get<0>(p.param))) + "_" + kernel_name(std::get<1>(p.param));
+      return std::string(dtype_name(std::get<0>(p.param))) + "_" +
+             kernel_name(std::get<1>(p.param));
     });
 
 // The float32 product of the dequantized weights, and a bound on the int8 path's deviation:
@@ -129,7 +138,8 @@ void reference_product(const WeightMatrix& w, const std::vector<float>& x, std::
       double sum = 0, err = 0;
       for (std::int64_t c0 = 0; c0 < w.cols; c0 += block) {
         float amax = 0.0f;
-        for (std::int64_t c = c0; c < c0 + block; ++c) amax = std::max(amax, std::fabs(x[t * w.cols + c]));
+        for (std::int64_t c = c0; c < c0 + block; ++c)
+          amax = std::max(amax, std::fabs(x[t * w.cols + c]));
         for (std::int64_t c = c0; c < c0 + block; ++c) {
           sum += static_cast<double>(dense[r * w.cols + c]) * x[t * w.cols + c];
           err += std::fabs(dense[r * w.cols + c]) * amax / 254.0;
@@ -145,7 +155,8 @@ class BlockMatmulTest : public ::testing::TestWithParam<DType> {};
 
 TEST_P(BlockMatmulTest, CloseToFloatProductOfDequantizedWeightsOnEveryIsa) {
   const DType dtype = GetParam();
-  const std::int64_t rows = 37, cols = 4 * dtype_block_elements(dtype) * (dtype_block_elements(dtype) == 32 ? 8 : 1);
+  const std::int64_t rows = 37, cols = 4 * dtype_block_elements(dtype) *
+                                       (dtype_block_elements(dtype) == 32 ? 8 : 1);
   const BlockWeight b = make_block_weight(dtype, rows, cols, 11);
   for (const std::int64_t tokens : {1, 3, 17}) {
     const auto x = activations(tokens, cols, 5);
@@ -159,7 +170,8 @@ TEST_P(BlockMatmulTest, CloseToFloatProductOfDequantizedWeightsOnEveryIsa) {
       std::vector<float> got(want.size());
       matmul_rows_isa(isa, b.w, 0, rows, x.data(), tokens, got.data(), rows);
       EXPECT_EQ(0, std::memcmp(got.data(), scalar.data(), got.size() * 4))
-          << dtype_name(dtype) << " " << isa_name(isa) << ": public entry point differs from scalar";
+          << dtype_name(dtype) << " " << isa_name(isa)
+          << ": public entry point differs from scalar";
       for (std::size_t i = 0; i < got.size(); ++i) {
         ASSERT_LE(std::fabs(got[i] - want[i]), bound[i])
             << dtype_name(dtype) << " " << isa_name(isa) << " tokens " << tokens << " i " << i;
@@ -190,7 +202,8 @@ TEST_P(BlockMatmulTest, ThreadCountDoesNotChangeResults) {
       ThreadPool pool(threads);
       std::vector<float> y(ref.size());
       matmul(b.w, x.data(), tokens, y.data(), pool);
-      EXPECT_EQ(0, std::memcmp(y.data(), ref.data(), y.size() * 4)) << dtype_name(dtype) << " " << threads;
+      EXPECT_EQ(0, std::memcmp(y.data(), ref.data(), y.size() * 4))
+          << dtype_name(dtype) << " " << threads;
     }
   }
 }
@@ -214,13 +227,22 @@ TEST_P(GenericBlockTest, EveryIsaMatchesDoubleProductOfDequantizedRows) {
   const std::uint16_t small = f32_to_f16(1.0f / 64);
   for (std::int64_t off = 0; off < static_cast<std::int64_t>(bytes.size()); off += bb) {
     switch (dtype) {
-      case DType::kQ2_K: std::memcpy(&bytes[off + 80], &small, 2); std::memcpy(&bytes[off + 82], &small, 2); break;
-      case DType::kQ3_K: std::memcpy(&bytes[off + 108], &small, 2); break;
-      case DType::kQ4_1: case DType::kQ5_1: case DType::kQ5_K:
+      case DType::kQ2_K:
+        std::memcpy(&bytes[off + 80], &small, 2);
+        std::memcpy(&bytes[off + 82], &small, 2);
+        break;
+      case DType::kQ3_K:
+        std::memcpy(&bytes[off + 108], &small, 2);
+        break;
+      case DType::kQ4_1:
+      case DType::kQ5_1:
+      case DType::kQ5_K:
         std::memcpy(&bytes[off], &small, 2);
         std::memcpy(&bytes[off + 2], &small, 2);
         break;
-      default: std::memcpy(&bytes[off], &small, 2); break;
+      default:
+        std::memcpy(&bytes[off], &small, 2);
+        break;
     }
   }
   WeightMatrix w;

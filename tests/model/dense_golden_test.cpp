@@ -49,15 +49,17 @@ std::vector<DenseCase> load_cases(const std::string& folder) {
     lf.seekg(0, std::ios::end);
     g.logits.resize(static_cast<std::size_t>(lf.tellg()) / 4);
     lf.seekg(0);
-    lf.read(reinterpret_cast<char*>(g.logits.data()), static_cast<std::streamsize>(g.logits.size() * 4));
+    lf.read(reinterpret_cast<char*>(g.logits.data()),
+            static_cast<std::streamsize>(g.logits.size() * 4));
     out.push_back(std::move(g));
   }
   return out;
 }
 
 // Feeds ids[0:prefill] in one call, then one id per call; logits of every position.
-std::vector<float> run_case(Model& model, const std::vector<std::int32_t>& ids, std::int64_t prefill,
-                            int threads, CacheDType cache_dtype = CacheDType::kF32) {
+std::vector<float> run_case(Model& model, const std::vector<std::int32_t>& ids,
+                            std::int64_t prefill, int threads,
+                            CacheDType cache_dtype = CacheDType::kF32) {
   ThreadPool pool(threads);
   const auto n = static_cast<std::int64_t>(ids.size());
   auto cache = model.create_cache(1, n, cache_dtype);
@@ -78,7 +80,8 @@ std::vector<std::int32_t> greedy(Model& model, const std::vector<std::int32_t>& 
                                  std::int64_t steps) {
   ThreadPool pool(2);
   const std::int64_t V = model.summary().vocab_size;
-  auto cache = model.create_cache(1, static_cast<std::int64_t>(prompt.size()) + steps, CacheDType::kF32);
+  auto cache =
+      model.create_cache(1, static_cast<std::int64_t>(prompt.size()) + steps, CacheDType::kF32);
   std::vector<BatchToken> batch;
   for (std::size_t i = 0; i < prompt.size(); ++i)
     batch.push_back({prompt[i], 0, static_cast<std::int64_t>(i), i + 1 == prompt.size()});
@@ -88,7 +91,8 @@ std::vector<std::int32_t> greedy(Model& model, const std::vector<std::int32_t>& 
     model.forward(batch, *cache, pool, {}, r);
     const auto best = std::max_element(r.logits.begin(), r.logits.begin() + V) - r.logits.begin();
     out.push_back(static_cast<std::int32_t>(best));
-    batch = {{static_cast<std::int32_t>(best), 0, static_cast<std::int64_t>(prompt.size()) + s, true}};
+    batch = {
+        {static_cast<std::int32_t>(best), 0, static_cast<std::int64_t>(prompt.size()) + s, true}};
   }
   return out;
 }
@@ -144,7 +148,8 @@ TEST_P(DenseGoldenTest, GreedyTokensIdentical) {
   auto model = load_dense_folder(folder_path(GetParam()));
   for (const auto& c : load_cases(GetParam())) {
     const std::vector<std::int32_t> prompt(c.ids.begin(), c.ids.begin() + c.greedy_prompt_len);
-    EXPECT_EQ(greedy(*model, prompt, static_cast<std::int64_t>(c.greedy.size())), c.greedy) << c.name;
+    EXPECT_EQ(greedy(*model, prompt, static_cast<std::int64_t>(c.greedy.size())), c.greedy)
+        << c.name;
   }
 }
 

@@ -15,7 +15,8 @@ namespace {
 
 std::int64_t parameters(const std::string& shape) {
   std::int64_t n = 0;
-  for (const auto& t : random_dense_checkpoint_tensors(*dense_model_shape(shape), WeightFormat::kBF16)) {
+  for (const auto& t :
+       random_dense_checkpoint_tensors(*dense_model_shape(shape), WeightFormat::kBF16)) {
     std::int64_t e = 1;
     for (std::int64_t d : t.shape) e *= d;
     n += e;

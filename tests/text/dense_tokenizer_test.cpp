@@ -88,7 +88,8 @@ TEST_P(DenseTokenizerTest, ChatTemplateIsR1DistillAndRendersTheChatCase) {
   const Tokenizer tok = Tokenizer::load(folder_path(GetParam()));
   for (const auto& c : cases(GetParam()))
     if (c["name"] == "chat") {
-      EXPECT_EQ(tok.encode(prompt, /*add_special=*/false), c["ids"].get<std::vector<std::int32_t>>());
+      EXPECT_EQ(tok.encode(prompt, /*add_special=*/false),
+                c["ids"].get<std::vector<std::int32_t>>());
     }
 }
 
