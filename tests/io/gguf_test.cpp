@@ -523,6 +523,123 @@ TEST(GgufRoundTrip, AHundredThousandTokenVocabularyParsesQuickly) {
   EXPECT_LT(seconds, 2.0);  // views, not copies: milliseconds even under sanitizers
 }
 
+bool same_scalar(const GgufValue& a, const GgufValue& b) {
+  return a.type() == b.type() && std::visit(
+                                     [&](const auto& x) {
+                                       using T = std::decay_t<decltype(x)>;
+                                       if constexpr (std::is_same_v<T, GgufArray>)
+                                         return false;
+                                       else
+                                         return x == std::get<T>(b.value);
+                                     },
+                                     a.value);
+}
+
+TEST(GgufGolden, CopiedThroughTheWriterReadsBackTheSame) {
+  TempDir dir;
+  const GgufModel source(golden_gguf("v3-tiny-bf16.bf16.gguf"));
+  {
+    GgufWriter w(dir.file("copy.gguf"));
+    for (const auto& [key, value] : source.metadata().entries()) w.set(key, value);
+    for (const GgufTensor& t : source.tensors())
+      w.add_tensor(std::string(t.name), t.dtype, {t.dims().begin(), t.dims().end()});
+    for (const GgufTensor& t : source.tensors()) w.write_tensor_data(t.data);
+    w.finish();
+  }
+  const GgufModel copy(dir.file("copy.gguf"));
+  ASSERT_EQ(copy.metadata().size(), source.metadata().size());
+  for (std::size_t i = 0; i < source.metadata().size(); ++i) {
+    const GgufKeyValue& a = source.metadata().entries()[i];
+    const GgufKeyValue& b = copy.metadata().entries()[i];
+    EXPECT_EQ(a.key, b.key);
+    EXPECT_EQ(a.value.type_string(), b.value.type_string()) << a.key;
+    if (a.value.as_array() == nullptr) {
+      EXPECT_TRUE(same_scalar(a.value, b.value)) << a.key;
+    }
+  }
+  EXPECT_EQ(copy.metadata().get_string_array("tokenizer.ggml.merges"),
+            source.metadata().get_string_array("tokenizer.ggml.merges"));
+  EXPECT_EQ(copy.metadata().get_int_array("tokenizer.ggml.token_type"),
+            source.metadata().get_int_array("tokenizer.ggml.token_type"));
+  ASSERT_EQ(copy.tensors().size(), source.tensors().size());
+  for (const GgufTensor& t : source.tensors()) {
+    const GgufTensor& c = copy.tensor(t.name);
+    EXPECT_EQ(c.shape_string(), t.shape_string());
+    ASSERT_EQ(c.byte_size(), t.byte_size());
+    EXPECT_EQ(std::memcmp(c.data.data(), t.data.data(), t.byte_size()), 0) << t.name;
+  }
+}
+
+// Writes fuzz/corpus/gguf (the fuzzer's seeds) with this writer; run by hand:
+//   WHALE_GGUF_CORPUS=fuzz/corpus/gguf ./build/tests/gguf_test
+//     --gtest_also_run_disabled_tests --gtest_filter='*WriteFuzzSeedCorpus'
+TEST(GgufFuzzCorpus, DISABLED_WriteFuzzSeedCorpus) {
+  const char* out = std::getenv("WHALE_GGUF_CORPUS");
+  ASSERT_NE(out, nullptr) << "set WHALE_GGUF_CORPUS to the corpus folder";
+  fs::create_directories(out);
+  const std::string dir = out;
+  const auto put_tiny = [](GgufWriter& w) {
+    const std::int32_t ints[] = {1, -2, 3};
+    const std::vector<std::string> words = {"a", "bc", ""};
+    const bool bools[] = {true, false};
+    w.set("general.architecture", "deepseek2");
+    w.set("u8", std::uint8_t{1});
+    w.set("i8", std::int8_t{-1});
+    w.set("u16", std::uint16_t{2});
+    w.set("i16", std::int16_t{-2});
+    w.set("u32", std::uint32_t{3});
+    w.set("i32", std::int32_t{-3});
+    w.set("u64", std::uint64_t{4});
+    w.set("i64", std::int64_t{-4});
+    w.set("f32", 0.5f);
+    w.set("f64", 0.25);
+    w.set("bool", true);
+    w.set("ints", GgufValue::array(std::span<const std::int32_t>(ints)));
+    w.set("bools", GgufValue::array(std::span<const bool>(bools)));
+    w.set("words", GgufValue::string_array(std::span<const std::string>(words)));
+    w.set("nested", GgufValue::array_of_arrays(
+                        {GgufValue::array(std::span<const std::int32_t>(ints)),
+                         GgufValue::string_array(std::span<const std::string>(words))}));
+    w.add_tensor("f32", DType::kF32, {4, 2});
+    w.add_tensor("bf16", DType::kBF16, {8});
+    w.add_tensor("q8_0", DType::kQ8_0, {32, 2});
+    w.add_tensor("q4_k", DType::kQ4_K, {256});
+    w.add_tensor("empty", DType::kF16, {0, 3});
+    for (std::size_t n : {32, 16, 68, 144})
+      w.write_tensor_data(bytes_of(pattern_bytes(n, static_cast<unsigned>(n))));
+  };
+  {
+    GgufWriter w(dir + "/tiny.gguf");
+    put_tiny(w);
+    w.finish();
+  }
+  {
+    GgufWriter w(dir + "/align64.gguf", {.alignment = 64});
+    put_tiny(w);
+    w.finish();
+  }
+  {
+    GgufWriter w(dir + "/split.gguf", {.max_tensors_per_part = 2});
+    put_tiny(w);
+    w.finish();
+  }
+  {
+    // The golden file's metadata (a real vocabulary) with two small tensors.
+    const GgufModel golden(golden_gguf("v2-lite-tiny.bf16.gguf"));
+    GgufWriter w(dir + "/deepseek2-metadata.gguf");
+    for (const auto& [key, value] : golden.metadata().entries()) w.set(key, value);
+    w.add_tensor("blk.0.attn_k_b.weight", DType::kBF16, {4, 2, 2});
+    w.add_tensor("output_norm.weight", DType::kF32, {4});
+    w.write_tensor_data(bytes_of(pattern_bytes(32, 1)));
+    w.write_tensor_data(bytes_of(pattern_bytes(16, 2)));
+    w.finish();
+  }
+  const std::string tiny = test::read_bytes(dir + "/tiny.gguf");
+  test::write_bytes(dir + "/truncated-metadata.gguf", tiny.substr(0, 300));
+  test::write_bytes(dir + "/truncated-infos.gguf", tiny.substr(0, tiny.size() - 400));
+  test::write_bytes(dir + "/truncated-data.gguf", tiny.substr(0, tiny.size() - 100));
+}
+
 // --- malformed files -------------------------------------------------------------------------
 
 // A GGUF image built field by field, to make every kind of bad file.
