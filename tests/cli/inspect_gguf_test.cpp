@@ -55,7 +55,8 @@ TEST(InspectGguf, TextListsEveryKeyAndSummarisesLongArrays) {
   EXPECT_EQ(r.out.find(std::string(tokens.back())), std::string::npos) << "vocabulary flooded";
   EXPECT_LT(std::count(r.out.begin(), r.out.end(), '\n'), 70);
   EXPECT_NE(r.out.find("deepseek2.block_count"), std::string::npos);
-  EXPECT_NE(r.out.find(fmt::format("tensors       {},", model.tensors().size())), std::string::npos);
+  EXPECT_NE(r.out.find(fmt::format("tensors       {},", model.tensors().size())),
+            std::string::npos);
   EXPECT_NE(r.out.find("BF16        32 tensors"), std::string::npos) << r.out;
 }
 

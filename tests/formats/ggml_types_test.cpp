@@ -22,17 +22,17 @@ struct GgmlFact {
 // 128 ql + 64 qh + 16 scales + f16; q8_K = f32 + 256 + 16 int16; iq4_nl = f16 + 16; iq4_xs =
 // f16 + u16 scales_h + 4 scales_l + 128.
 constexpr GgmlFact kFacts[] = {
-    {DType::kF32, 0, "F32", 1, 4},       {DType::kF16, 1, "F16", 1, 2},
-    {DType::kQ4_0, 2, "Q4_0", 32, 18},   {DType::kQ4_1, 3, "Q4_1", 32, 20},
-    {DType::kQ5_0, 6, "Q5_0", 32, 22},   {DType::kQ5_1, 7, "Q5_1", 32, 24},
-    {DType::kQ8_0, 8, "Q8_0", 32, 34},   {DType::kQ8_1, 9, "Q8_1", 32, 36},
-    {DType::kQ2_K, 10, "Q2_K", 256, 84}, {DType::kQ3_K, 11, "Q3_K", 256, 110},
-    {DType::kQ4_K, 12, "Q4_K", 256, 144}, {DType::kQ5_K, 13, "Q5_K", 256, 176},
-    {DType::kQ6_K, 14, "Q6_K", 256, 210}, {DType::kQ8_K, 15, "Q8_K", 256, 292},
+    {DType::kF32, 0, "F32", 1, 4},          {DType::kF16, 1, "F16", 1, 2},
+    {DType::kQ4_0, 2, "Q4_0", 32, 18},      {DType::kQ4_1, 3, "Q4_1", 32, 20},
+    {DType::kQ5_0, 6, "Q5_0", 32, 22},      {DType::kQ5_1, 7, "Q5_1", 32, 24},
+    {DType::kQ8_0, 8, "Q8_0", 32, 34},      {DType::kQ8_1, 9, "Q8_1", 32, 36},
+    {DType::kQ2_K, 10, "Q2_K", 256, 84},    {DType::kQ3_K, 11, "Q3_K", 256, 110},
+    {DType::kQ4_K, 12, "Q4_K", 256, 144},   {DType::kQ5_K, 13, "Q5_K", 256, 176},
+    {DType::kQ6_K, 14, "Q6_K", 256, 210},   {DType::kQ8_K, 15, "Q8_K", 256, 292},
     {DType::kIQ4_NL, 20, "IQ4_NL", 32, 18}, {DType::kIQ4_XS, 23, "IQ4_XS", 256, 136},
-    {DType::kI8, 24, "I8", 1, 1},        {DType::kI16, 25, "I16", 1, 2},
-    {DType::kI32, 26, "I32", 1, 4},      {DType::kI64, 27, "I64", 1, 8},
-    {DType::kF64, 28, "F64", 1, 8},      {DType::kBF16, 30, "BF16", 1, 2},
+    {DType::kI8, 24, "I8", 1, 1},           {DType::kI16, 25, "I16", 1, 2},
+    {DType::kI32, 26, "I32", 1, 4},         {DType::kI64, 27, "I64", 1, 8},
+    {DType::kF64, 28, "F64", 1, 8},         {DType::kBF16, 30, "BF16", 1, 2},
 };
 
 TEST(GgmlTypes, IdsBlockSizesAndNamesMatchGgml) {

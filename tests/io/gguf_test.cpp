@@ -1,6 +1,8 @@
 // GGUF: writer -> reader round trips (every value type, several tensor types, split files),
 // the llama.cpp-written golden fixtures, and one test per malformed input, each asserting one
 // whale::Error that names the file and the key, tensor or field at fault.
+#include "io/gguf.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -10,7 +12,6 @@
 #include <limits>
 #include <numeric>
 
-#include "io/gguf.h"
 #include "io/gguf_writer.h"
 #include "io/safetensors.h"
 #include "support/test_support.h"
@@ -32,13 +33,14 @@ std::span<const std::uint8_t> bytes_of(const std::string& s) {
 // Deterministic bytes for a tensor of `n` bytes.
 std::string pattern_bytes(std::size_t n, unsigned seed) {
   std::string s(n, '\0');
-  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + seed * 17 + i / 7) & 0xFF);
+  for (std::size_t i = 0; i < n; ++i)
+    s[i] = static_cast<char>((i * 131 + seed * 17 + i / 7) & 0xFF);
   return s;
 }
 
 std::size_t tensor_bytes(DType dtype, const std::vector<std::int64_t>& dims) {
-  const std::int64_t n = std::accumulate(dims.begin(), dims.end(), std::int64_t{1},
-                                         std::multiplies<std::int64_t>());
+  const std::int64_t n =
+      std::accumulate(dims.begin(), dims.end(), std::int64_t{1}, std::multiplies<std::int64_t>());
   return static_cast<std::size_t>(dtype_row_bytes(dtype, n));
 }
 
@@ -211,7 +213,7 @@ struct TensorSpec {
 
 const std::vector<TensorSpec> kTensors = {
     {"token_embd.weight", DType::kBF16, {128, 6}},
-    {"blk.0.attn_norm.weight", DType::kF32, {5}},          // not a multiple of the alignment
+    {"blk.0.attn_norm.weight", DType::kF32, {5}},  // not a multiple of the alignment
     {"blk.0.attn_k_b.weight", DType::kF16, {8, 6, 2}},
     {"blk.0.ffn_up.weight", DType::kQ8_0, {64, 3}},
     {"blk.0.ffn_down.weight", DType::kQ4_K, {256, 2}},
@@ -307,8 +309,8 @@ TEST(GgufWriterTest, MisuseFailsNamingTheFileAndTheKeyOrTensor) {
   w.add_tensor("a", DType::kF32, {4});
   EXPECT_WHALE_ERROR(w.add_tensor("a", DType::kF32, {4}), path, "'a'", "twice");
   w.add_tensor("b", DType::kF32, {2});
-  EXPECT_WHALE_ERROR(w.write_tensor_data(bytes_of(std::string(20, 'x'))), path, "'a'",
-                     "20 bytes", "16");
+  EXPECT_WHALE_ERROR(w.write_tensor_data(bytes_of(std::string(20, 'x'))), path, "'a'", "20 bytes",
+                     "16");
   w.write_tensor_data(bytes_of(std::string(16, 'x')));
   EXPECT_WHALE_ERROR(w.set("late", std::uint32_t{1}), path, "'late'", "after tensor data");
   EXPECT_WHALE_ERROR(w.finish(), path, "'b'", "0 of its 8 bytes");
@@ -442,7 +444,9 @@ TEST(GgufGolden, SplitFormFilesCarryTheDeepSeek2Facts) {
     EXPECT_EQ(md.get_string("tokenizer.ggml.pre"), "deepseek-v3");
     const auto& tokens = md.get_string_array("tokenizer.ggml.tokens");
     ASSERT_EQ(tokens.size(), 600u);
-    EXPECT_EQ(tokens[0], "<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>");
+    EXPECT_EQ(tokens[0],
+              "<\xef\xbd\x9c"
+              "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>");
     EXPECT_EQ(md.get_int_array("tokenizer.ggml.token_type").size(), 600u);
     EXPECT_EQ(md.get_u32("tokenizer.ggml.eos_token_id"), 1u);
 
@@ -456,8 +460,8 @@ TEST(GgufGolden, SplitFormFilesCarryTheDeepSeek2Facts) {
     }
     const GgufTensor& embd = m.tensor("token_embd.weight");
     EXPECT_EQ(embd.shape_string(), "[128, 600]");
-    const DType weights = std::string(name).find("f32") != std::string::npos ? DType::kF32
-                                                                             : DType::kBF16;
+    const DType weights =
+        std::string(name).find("f32") != std::string::npos ? DType::kF32 : DType::kBF16;
     EXPECT_EQ(embd.dtype, weights);
     EXPECT_EQ(m.tensor("output_norm.weight").dtype, DType::kF32);
     EXPECT_EQ(m.tensor("blk.0.attn_norm.weight").dtype, DType::kF32);
@@ -691,7 +695,11 @@ class BadGguf : public ::testing::Test {
 };
 
 TEST_F(BadGguf, AValidHandMadeFileOpens) {
-  write(Raw().header(2, 1).kv_u32("k", 1).tensor("a", {4}, kF32, 0).tensor("b", {2, 2}, kF32, 32)
+  write(Raw()
+            .header(2, 1)
+            .kv_u32("k", 1)
+            .tensor("a", {4}, kF32, 0)
+            .tensor("b", {2, 2}, kF32, 32)
             .data(48));
   const GgufModel m(path());
   EXPECT_EQ(m.tensor("b").byte_size(), 16u);
@@ -773,7 +781,8 @@ TEST_F(BadGguf, KeyLengthPastTheEnd) {
 
 TEST_F(BadGguf, HugeArrayCountNamesTheKeyBeforeAllocating) {
   write(Raw().header(0, 1).str("tokenizer.ggml.tokens").u32(9).u32(8).u64(1ull << 60).u64(0));
-  EXPECT_WHALE_ERROR(open(), path(), "'tokenizer.ggml.tokens'", "array element count", "cannot fit");
+  EXPECT_WHALE_ERROR(open(), path(), "'tokenizer.ggml.tokens'", "array element count",
+                     "cannot fit");
 }
 
 TEST_F(BadGguf, UnknownValueTypeNamesTheKey) {
