@@ -490,12 +490,15 @@ GgufHeader parse_gguf(std::span<const std::uint8_t> bytes, const std::string& fi
            t.offset, h.alignment);
     // Byte size: rows of whole blocks; at most the file size, checked below, so compute it
     // in a way that cannot overflow first.
-    const std::uint64_t row =
-        static_cast<std::uint64_t>(t.ne[0] / block) * dtype_block_bytes(t.dtype);
+    constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+    const auto blocks_per_row = static_cast<std::uint64_t>(t.ne[0] / block);
     const std::uint64_t rows = elements == 0 ? 0 : static_cast<std::uint64_t>(elements / t.ne[0]);
-    if (rows != 0 && row > std::numeric_limits<std::uint64_t>::max() / rows)
+    const std::uint64_t block_bytes = dtype_block_bytes(t.dtype);
+    if (blocks_per_row > kMax / block_bytes ||
+        (rows != 0 && blocks_per_row * block_bytes > kMax / rows))
       fail("{}: tensor '{}': {} {} is larger than any file", file, t.name, dtype_name(t.dtype),
            t.shape_string());
+    const std::uint64_t row = blocks_per_row * block_bytes;
     sizes.push_back(row * rows);
     h.tensors.push_back(t);
   }

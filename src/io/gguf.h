@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -45,6 +46,13 @@ std::size_t gguf_type_size(GgufType type);
 
 struct GgufValue;
 
+template <typename T, typename Variant>
+struct IsAlternative : std::false_type {};
+template <typename T, typename... A>
+struct IsAlternative<T, std::variant<A...>> : std::bool_constant<(std::is_same_v<T, A> || ...)> {};
+template <typename T, typename Variant>
+concept AlternativeOf = IsAlternative<T, Variant>::value;
+
 // An array value. Numeric and bool elements stay as their packed little-endian bytes (a view),
 // strings as views, nested arrays as values.
 struct GgufArray {
@@ -67,13 +75,10 @@ struct GgufValue {
   Storage value;
 
   GgufValue() = default;
-  template <typename T>
-  requires(!std::is_same_v<std::decay_t<T>, GgufValue> &&
-           std::is_constructible_v<Storage, std::in_place_type_t<std::decay_t<T>>, T>)
-      GgufValue(T v)
-      : value(std::in_place_type<std::decay_t<T>>, std::move(v)) {}  // NOLINT
-  GgufValue(const char* s) : value(std::string_view(s)) {}           // NOLINT
-  GgufValue(const std::string& s) : value(std::string_view(s)) {}    // NOLINT
+  template <AlternativeOf<Storage> T>
+  GgufValue(T v) : value(std::in_place_type<T>, std::move(v)) {}   // NOLINT: implicit on purpose
+  GgufValue(const char* s) : value(std::string_view(s)) {}         // NOLINT
+  GgufValue(const std::string& s) : value(std::string_view(s)) {}  // NOLINT
 
   // Arrays over the caller's elements (kept as views until written).
   template <typename T>

@@ -866,6 +866,12 @@ TEST_F(BadGguf, SizeBeyondAnyFileNamesTheTensor) {
   EXPECT_WHALE_ERROR(open(), path(), "'w'", "larger than any file");
 }
 
+TEST_F(BadGguf, RowSizeOverflowNamesTheTensor) {
+  constexpr std::uint32_t kF64 = 28;  // 2^61 values of 8 bytes: a row of 2^64 bytes
+  write(Raw().header(1, 0).tensor("w", {1ull << 61}, kF64, 0).data(32));
+  EXPECT_WHALE_ERROR(open(), path(), "'w'", "F64 [2305843009213693952] is larger than any file");
+}
+
 TEST_F(BadGguf, UnsupportedTypeNamesTheTensorTheTypeAndWhatIsSupported) {
   write(Raw().header(1, 0).tensor("blk.0.ffn_down.weight", {256}, kIQ2_XXS, 0).data(256));
   EXPECT_WHALE_ERROR(open(), path(), "'blk.0.ffn_down.weight'", "IQ2_XXS", "id 16",
