@@ -1,4 +1,4 @@
-// whale inspect MODEL: for a model folder: architecture, parameters (total / active per token), dtypes, bytes on
+// whale inspect MODEL: architecture, parameters (total / active per token), dtypes, bytes on
 // disk, KV-cache bytes per token and the memory needed at a context length. A GGUF file is
 // described as a container instead (inspect_gguf.cpp).
 #include <cstdio>
@@ -50,7 +50,8 @@ void register_inspect(CLI::App& app) {
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 32));
   cmd->add_flag("--json", opt->json, "Print one JSON object");
   cmd->callback([opt] {
-    if (is_gguf_file(opt->model)) return inspect_gguf(opt->model, opt->json);
+    if (opt->model.ends_with(".gguf") || is_gguf_file(opt->model))
+      return inspect_gguf(opt->model, opt->json);
     auto model = load_model(opt->model);
     const auto& s = model->summary();
     const auto* deepseek = dynamic_cast<const DeepSeekModel*>(model.get());

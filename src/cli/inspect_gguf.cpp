@@ -13,8 +13,8 @@
 namespace whale::cli {
 namespace {
 
-constexpr std::uint64_t kHeadJson = 8;   // array elements shown in --json
-constexpr std::uint64_t kHeadText = 4;   // ... and in the text listing
+constexpr std::uint64_t kHeadJson = 8;  // array elements shown in --json
+constexpr std::uint64_t kHeadText = 4;  // ... and in the text listing
 constexpr std::size_t kMaxTextString = 72;
 
 nlohmann::json value_json(const GgufValue& v) {
@@ -100,12 +100,13 @@ void inspect_gguf(const std::string& path, bool json) {
       j["metadata"][std::string(key)] = value_json(value);
     j["tensors"] = nlohmann::json::array();
     for (const GgufTensor& t : model.tensors())
-      j["tensors"].push_back({{"name", std::string(t.name)},
-                              {"type", dtype_name(t.dtype)},
-                              {"shape", std::vector<std::int64_t>(t.dims().begin(), t.dims().end())},
-                              {"offset", t.offset},
-                              {"bytes", t.byte_size()},
-                              {"part", t.part}});
+      j["tensors"].push_back(
+          {{"name", std::string(t.name)},
+           {"type", dtype_name(t.dtype)},
+           {"shape", std::vector<std::int64_t>(t.dims().begin(), t.dims().end())},
+           {"offset", t.offset},
+           {"bytes", t.byte_size()},
+           {"part", t.part}});
     j["tensor_types"] = nlohmann::json::object();
     for (const auto& [type, e] : by_type)
       j["tensor_types"][type] = {{"tensors", e.tensors}, {"bytes", e.bytes}};

@@ -1,6 +1,7 @@
 #include "io/gguf.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
 #include <filesystem>
@@ -16,34 +17,23 @@ namespace whale {
 static_assert(std::endian::native == std::endian::little,
               "GGUF values are read in place as little-endian");
 
+namespace {
+
+// By GGUF type id.
+constexpr std::array<std::string_view, 13> kTypeNames = {
+    "u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array", "u64", "i64", "f64"};
+constexpr std::array<std::size_t, 13> kTypeSizes = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
+
+}  // namespace
+
 std::string_view gguf_type_name(GgufType type) {
-  switch (type) {
-    case GgufType::kU8: return "u8";
-    case GgufType::kI8: return "i8";
-    case GgufType::kU16: return "u16";
-    case GgufType::kI16: return "i16";
-    case GgufType::kU32: return "u32";
-    case GgufType::kI32: return "i32";
-    case GgufType::kF32: return "f32";
-    case GgufType::kBool: return "bool";
-    case GgufType::kString: return "string";
-    case GgufType::kArray: return "array";
-    case GgufType::kU64: return "u64";
-    case GgufType::kI64: return "i64";
-    case GgufType::kF64: return "f64";
-  }
-  return "unknown";
+  const auto id = static_cast<std::uint32_t>(type);
+  return id < kTypeNames.size() ? kTypeNames[id] : std::string_view("unknown");
 }
 
 std::size_t gguf_type_size(GgufType type) {
-  switch (type) {
-    case GgufType::kU8: case GgufType::kI8: case GgufType::kBool: return 1;
-    case GgufType::kU16: case GgufType::kI16: return 2;
-    case GgufType::kU32: case GgufType::kI32: case GgufType::kF32: return 4;
-    case GgufType::kU64: case GgufType::kI64: case GgufType::kF64: return 8;
-    case GgufType::kString: case GgufType::kArray: return 0;
-  }
-  return 0;
+  const auto id = static_cast<std::uint32_t>(type);
+  return id < kTypeSizes.size() ? kTypeSizes[id] : 0;
 }
 
 namespace {
@@ -61,18 +51,31 @@ T load(const std::uint8_t* p) {
 // A scalar read from packed little-endian bytes.
 GgufValue scalar_at(GgufType type, const std::uint8_t* p) {
   switch (type) {
-    case GgufType::kU8: return load<std::uint8_t>(p);
-    case GgufType::kI8: return load<std::int8_t>(p);
-    case GgufType::kU16: return load<std::uint16_t>(p);
-    case GgufType::kI16: return load<std::int16_t>(p);
-    case GgufType::kU32: return load<std::uint32_t>(p);
-    case GgufType::kI32: return load<std::int32_t>(p);
-    case GgufType::kF32: return load<float>(p);
-    case GgufType::kBool: return *p != 0;
-    case GgufType::kU64: return load<std::uint64_t>(p);
-    case GgufType::kI64: return load<std::int64_t>(p);
-    case GgufType::kF64: return load<double>(p);
-    case GgufType::kString: case GgufType::kArray: break;
+    case GgufType::kU8:
+      return load<std::uint8_t>(p);
+    case GgufType::kI8:
+      return load<std::int8_t>(p);
+    case GgufType::kU16:
+      return load<std::uint16_t>(p);
+    case GgufType::kI16:
+      return load<std::int16_t>(p);
+    case GgufType::kU32:
+      return load<std::uint32_t>(p);
+    case GgufType::kI32:
+      return load<std::int32_t>(p);
+    case GgufType::kF32:
+      return load<float>(p);
+    case GgufType::kBool:
+      return *p != 0;
+    case GgufType::kU64:
+      return load<std::uint64_t>(p);
+    case GgufType::kI64:
+      return load<std::int64_t>(p);
+    case GgufType::kF64:
+      return load<double>(p);
+    case GgufType::kString:
+    case GgufType::kArray:
+      break;
   }
   return GgufValue();
 }
@@ -107,7 +110,8 @@ GgufValue GgufValue::array_of_arrays(std::vector<GgufValue> arrays) {
   a.element_type = GgufType::kArray;
   a.length = arrays.size();
   for (const auto& v : arrays)
-    if (v.type() != GgufType::kArray) fail("GGUF array of arrays: an element is a {}", v.type_string());
+    if (v.type() != GgufType::kArray)
+      fail("GGUF array of arrays: an element is a {}", v.type_string());
   a.arrays = std::move(arrays);
   return GgufValue(std::move(a));
 }
@@ -116,8 +120,8 @@ std::string GgufValue::type_string() const {
   const GgufArray* a = as_array();
   if (a == nullptr) return std::string(gguf_type_name(type()));
   if (a->element_type == GgufType::kArray)
-    return fmt::format("array<{}>", a->arrays.empty() ? std::string("array")
-                                                       : a->arrays.front().type_string());
+    return fmt::format("array<{}>",
+                       a->arrays.empty() ? std::string("array") : a->arrays.front().type_string());
   return fmt::format("array<{}>", gguf_type_name(a->element_type));
 }
 
@@ -187,7 +191,9 @@ double GgufMetadata::get_f64(std::string_view key) const {
   wrong_type(key, v, "a float (f32 or f64)");
 }
 
-float GgufMetadata::get_f32(std::string_view key) const { return static_cast<float>(get_f64(key)); }
+float GgufMetadata::get_f32(std::string_view key) const {
+  return static_cast<float>(get_f64(key));
+}
 
 bool GgufMetadata::get_bool(std::string_view key) const {
   const GgufValue& v = get(key);
@@ -250,7 +256,7 @@ std::vector<float> GgufMetadata::get_f32_array(std::string_view key) const {
   for (std::uint64_t i = 0; i < a->length; ++i) {
     const GgufValue e = a->element(i);
     out[i] = a->element_type == GgufType::kF32 ? std::get<float>(e.value)
-                                                : static_cast<float>(std::get<double>(e.value));
+                                               : static_cast<float>(std::get<double>(e.value));
   }
   return out;
 }
@@ -298,8 +304,8 @@ class Reader {
 
   const std::uint8_t* take(std::uint64_t n) {
     if (n > left())
-      fail("{}: truncated at byte {} reading {}: needs {} more bytes, the file has {} left",
-           file_, pos_, what, n, left());
+      fail("{}: truncated at byte {} reading {}: needs {} more bytes, the file has {} left", file_,
+           pos_, what, n, left());
     const std::uint8_t* p = bytes_.data() + pos_;
     pos_ += n;
     return p;
@@ -311,8 +317,8 @@ class Reader {
   std::string_view string() {
     const auto n = read<std::uint64_t>();
     if (n > left())
-      fail("{}: {}: string length {} runs past the end of the file ({} bytes left)", file_, what,
-           n, left());
+      fail("{}: {}: string length {} runs past the end of the file ({} bytes left)", file_, what, n,
+           left());
     return {reinterpret_cast<const char*>(take(n)), static_cast<std::size_t>(n)};
   }
   // A count of items each at least `min_bytes` long: checked against the bytes left before
@@ -368,21 +374,25 @@ GgufArray read_array(Reader& r, const std::string& file, std::uint32_t depth) {
 
 GgufValue read_value(Reader& r, const std::string& file, GgufType type, std::uint32_t depth) {
   switch (type) {
-    case GgufType::kString: return r.string();
-    case GgufType::kArray: return read_array(r, file, depth);
+    case GgufType::kString:
+      return r.string();
+    case GgufType::kArray:
+      return read_array(r, file, depth);
     case GgufType::kBool: {
       const auto b = r.read<std::uint8_t>();
       if (b > 1) fail("{}: {}: bool value is {}, expected 0 or 1", file, r.what, b);
       return b != 0;
     }
-    default: return scalar_at(type, r.take(gguf_type_size(type)));
+    default:
+      return scalar_at(type, r.take(gguf_type_size(type)));
   }
 }
 
 std::string supported_ggml_types() {
   std::string s;
   for (std::uint32_t id = 0; id < 64; ++id)
-    if (dtype_from_ggml_type(id)) s += fmt::format("{}{}", s.empty() ? "" : ", ", ggml_type_name(id));
+    if (dtype_from_ggml_type(id))
+      s += fmt::format("{}{}", s.empty() ? "" : ", ", ggml_type_name(id));
   return s;
 }
 
@@ -442,8 +452,8 @@ GgufHeader parse_gguf(std::span<const std::uint8_t> bytes, const std::string& fi
     r.what = fmt::format("tensor info {}", i);
     t.name = r.string();
     if (!names.emplace(t.name, i).second)
-      fail("{}: tensor '{}' appears twice (tensor infos {} and {})", file, t.name,
-           names[t.name], i);
+      fail("{}: tensor '{}' appears twice (tensor infos {} and {})", file, t.name, names[t.name],
+           i);
     r.what = fmt::format("tensor '{}'", t.name);
     t.n_dims = r.read<std::uint32_t>();
     if (t.n_dims < 1 || t.n_dims > kGgufMaxDims)
@@ -458,8 +468,7 @@ GgufHeader parse_gguf(std::span<const std::uint8_t> bytes, const std::string& fi
     std::int64_t elements = empty ? 0 : 1;
     for (std::uint32_t d = 0; d < t.n_dims && !empty; ++d) {
       if (elements > std::numeric_limits<std::int64_t>::max() / t.ne[d])
-        fail("{}: tensor '{}': shape {} has 2^63 elements or more", file, t.name,
-             t.shape_string());
+        fail("{}: tensor '{}': shape {} has 2^63 elements or more", file, t.name, t.shape_string());
       elements *= t.ne[d];
     }
     t.ggml_type = r.read<std::uint32_t>();
@@ -481,25 +490,29 @@ GgufHeader parse_gguf(std::span<const std::uint8_t> bytes, const std::string& fi
            t.offset, h.alignment);
     // Byte size: rows of whole blocks; at most the file size, checked below, so compute it
     // in a way that cannot overflow first.
-    const std::uint64_t row = static_cast<std::uint64_t>(t.ne[0] / block) * dtype_block_bytes(t.dtype);
+    constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+    const auto blocks_per_row = static_cast<std::uint64_t>(t.ne[0] / block);
     const std::uint64_t rows = elements == 0 ? 0 : static_cast<std::uint64_t>(elements / t.ne[0]);
-    if (rows != 0 && row > std::numeric_limits<std::uint64_t>::max() / rows)
+    const std::uint64_t block_bytes = dtype_block_bytes(t.dtype);
+    if (blocks_per_row > kMax / block_bytes ||
+        (rows != 0 && blocks_per_row * block_bytes > kMax / rows))
       fail("{}: tensor '{}': {} {} is larger than any file", file, t.name, dtype_name(t.dtype),
            t.shape_string());
+    const std::uint64_t row = blocks_per_row * block_bytes;
     sizes.push_back(row * rows);
     h.tensors.push_back(t);
   }
 
   h.data_offset = (r.pos() + h.alignment - 1) / h.alignment * h.alignment;
-  const std::uint64_t data_size =
-      h.data_offset <= bytes.size() ? bytes.size() - h.data_offset : 0;
+  const std::uint64_t data_size = h.data_offset <= bytes.size() ? bytes.size() - h.data_offset : 0;
   for (std::size_t i = 0; i < h.tensors.size(); ++i) {
     GgufTensor& t = h.tensors[i];
     const std::uint64_t n = sizes[i];
     if (t.offset > data_size || n > data_size - t.offset)
-      fail("{}: tensor '{}': {} bytes at offset {} run past the end of the data section ({} "
-           "bytes; file truncated?)",
-           file, t.name, n, t.offset, data_size);
+      fail(
+          "{}: tensor '{}': {} bytes at offset {} run past the end of the data section ({} "
+          "bytes; file truncated?)",
+          file, t.name, n, t.offset, data_size);
     t.data = n == 0 ? std::span<const std::uint8_t>()
                     : bytes.subspan(static_cast<std::size_t>(h.data_offset + t.offset), n);
   }
@@ -563,8 +576,8 @@ GgufModel::GgufModel(const std::string& path) {
            kSplitCount, count, no + 1, count);
     const std::string prefix = m[1].str();
     if (no != 0)
-      fail("{}: this is part {} of a split model ({} is {}); open the first part, {}", path,
-           no + 1, kSplitNo, no, gguf_split_path(prefix, 0, count));
+      fail("{}: this is part {} of a split model ({} is {}); open the first part, {}", path, no + 1,
+           kSplitNo, no, gguf_split_path(prefix, 0, count));
     if (std::stoul(m[3].str()) != count)
       fail("{}: {} is {}, but the file name says {} parts", path, kSplitCount, count, m[3].str());
     for (std::uint32_t i = 1; i < count; ++i) {

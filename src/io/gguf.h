@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -45,6 +46,13 @@ std::size_t gguf_type_size(GgufType type);
 
 struct GgufValue;
 
+template <typename T, typename Variant>
+struct IsAlternative : std::false_type {};
+template <typename T, typename... A>
+struct IsAlternative<T, std::variant<A...>> : std::bool_constant<(std::is_same_v<T, A> || ...)> {};
+template <typename T, typename Variant>
+concept AlternativeOf = IsAlternative<T, Variant>::value;
+
 // An array value. Numeric and bool elements stay as their packed little-endian bytes (a view),
 // strings as views, nested arrays as values.
 struct GgufArray {
@@ -67,12 +75,10 @@ struct GgufValue {
   Storage value;
 
   GgufValue() = default;
-  template <typename T>
-    requires(!std::is_same_v<std::decay_t<T>, GgufValue> &&
-             std::is_constructible_v<Storage, std::in_place_type_t<std::decay_t<T>>, T>)
-  GgufValue(T v) : value(std::in_place_type<std::decay_t<T>>, std::move(v)) {}  // NOLINT
-  GgufValue(const char* s) : value(std::string_view(s)) {}                      // NOLINT
-  GgufValue(const std::string& s) : value(std::string_view(s)) {}               // NOLINT
+  template <AlternativeOf<Storage> T>
+  GgufValue(T v) : value(std::in_place_type<T>, std::move(v)) {}   // NOLINT: implicit on purpose
+  GgufValue(const char* s) : value(std::string_view(s)) {}         // NOLINT
+  GgufValue(const std::string& s) : value(std::string_view(s)) {}  // NOLINT
 
   // Arrays over the caller's elements (kept as views until written).
   template <typename T>
@@ -153,9 +159,9 @@ struct GgufTensor {
   std::uint32_t ggml_type = 0;
   std::uint32_t n_dims = 0;
   std::array<std::int64_t, kGgufMaxDims> ne{1, 1, 1, 1};  // ne[0] varies fastest (GGML order)
-  std::uint64_t offset = 0;             // from the start of its file's data section
-  std::span<const std::uint8_t> data;   // exactly byte_size() bytes
-  std::uint32_t part = 0;               // the split part holding it (0 for a single file)
+  std::uint64_t offset = 0;            // from the start of its file's data section
+  std::span<const std::uint8_t> data;  // exactly byte_size() bytes
+  std::uint32_t part = 0;              // the split part holding it (0 for a single file)
 
   std::span<const std::int64_t> dims() const { return {ne.data(), n_dims}; }
   std::int64_t elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
@@ -230,10 +236,7 @@ GgufValue GgufValue::array(std::span<const T> values) {
   GgufArray a;
   a.element_type = GgufValue(T{}).type();
   a.length = values.size();
-  a.raw = std::as_bytes(values).empty()
-              ? std::span<const std::uint8_t>()
-              : std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(values.data()),
-                                              values.size_bytes());
+  a.raw = {reinterpret_cast<const std::uint8_t*>(values.data()), values.size_bytes()};
   return GgufValue(std::move(a));
 }
 

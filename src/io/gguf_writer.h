@@ -86,9 +86,9 @@ class GgufWriter {
   std::vector<std::string> final_paths_, temp_paths_;
   std::FILE* out_ = nullptr;
   std::uint32_t open_part_ = 0;
-  std::size_t current_ = 0;          // tensor being written
+  std::size_t current_ = 0;  // tensor being written
   std::uint64_t current_written_ = 0;
-  std::uint64_t part_data_ = 0;      // bytes of the open part's data section written
+  std::uint64_t part_data_ = 0;  // bytes of the open part's data section written
   bool split_ = false, data_begun_ = false, finished_ = false;
 };
 

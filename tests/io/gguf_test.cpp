@@ -1,6 +1,8 @@
 // GGUF: writer -> reader round trips (every value type, several tensor types, split files),
 // the llama.cpp-written golden fixtures, and one test per malformed input, each asserting one
 // whale::Error that names the file and the key, tensor or field at fault.
+#include "io/gguf.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -10,7 +12,6 @@
 #include <limits>
 #include <numeric>
 
-#include "io/gguf.h"
 #include "io/gguf_writer.h"
 #include "io/safetensors.h"
 #include "support/test_support.h"
@@ -32,13 +33,14 @@ std::span<const std::uint8_t> bytes_of(const std::string& s) {
 // Deterministic bytes for a tensor of `n` bytes.
 std::string pattern_bytes(std::size_t n, unsigned seed) {
   std::string s(n, '\0');
-  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + seed * 17 + i / 7) & 0xFF);
+  for (std::size_t i = 0; i < n; ++i)
+    s[i] = static_cast<char>((i * 131 + seed * 17 + i / 7) & 0xFF);
   return s;
 }
 
 std::size_t tensor_bytes(DType dtype, const std::vector<std::int64_t>& dims) {
-  const std::int64_t n = std::accumulate(dims.begin(), dims.end(), std::int64_t{1},
-                                         std::multiplies<std::int64_t>());
+  const std::int64_t n =
+      std::accumulate(dims.begin(), dims.end(), std::int64_t{1}, std::multiplies<std::int64_t>());
   return static_cast<std::size_t>(dtype_row_bytes(dtype, n));
 }
 
@@ -211,7 +213,7 @@ struct TensorSpec {
 
 const std::vector<TensorSpec> kTensors = {
     {"token_embd.weight", DType::kBF16, {128, 6}},
-    {"blk.0.attn_norm.weight", DType::kF32, {5}},          // not a multiple of the alignment
+    {"blk.0.attn_norm.weight", DType::kF32, {5}},  // not a multiple of the alignment
     {"blk.0.attn_k_b.weight", DType::kF16, {8, 6, 2}},
     {"blk.0.ffn_up.weight", DType::kQ8_0, {64, 3}},
     {"blk.0.ffn_down.weight", DType::kQ4_K, {256, 2}},
@@ -307,8 +309,8 @@ TEST(GgufWriterTest, MisuseFailsNamingTheFileAndTheKeyOrTensor) {
   w.add_tensor("a", DType::kF32, {4});
   EXPECT_WHALE_ERROR(w.add_tensor("a", DType::kF32, {4}), path, "'a'", "twice");
   w.add_tensor("b", DType::kF32, {2});
-  EXPECT_WHALE_ERROR(w.write_tensor_data(bytes_of(std::string(20, 'x'))), path, "'a'",
-                     "20 bytes", "16");
+  EXPECT_WHALE_ERROR(w.write_tensor_data(bytes_of(std::string(20, 'x'))), path, "'a'", "20 bytes",
+                     "16");
   w.write_tensor_data(bytes_of(std::string(16, 'x')));
   EXPECT_WHALE_ERROR(w.set("late", std::uint32_t{1}), path, "'late'", "after tensor data");
   EXPECT_WHALE_ERROR(w.finish(), path, "'b'", "0 of its 8 bytes");
@@ -442,7 +444,9 @@ TEST(GgufGolden, SplitFormFilesCarryTheDeepSeek2Facts) {
     EXPECT_EQ(md.get_string("tokenizer.ggml.pre"), "deepseek-v3");
     const auto& tokens = md.get_string_array("tokenizer.ggml.tokens");
     ASSERT_EQ(tokens.size(), 600u);
-    EXPECT_EQ(tokens[0], "<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>");
+    EXPECT_EQ(tokens[0],
+              "<\xef\xbd\x9c"
+              "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>");
     EXPECT_EQ(md.get_int_array("tokenizer.ggml.token_type").size(), 600u);
     EXPECT_EQ(md.get_u32("tokenizer.ggml.eos_token_id"), 1u);
 
@@ -456,8 +460,8 @@ TEST(GgufGolden, SplitFormFilesCarryTheDeepSeek2Facts) {
     }
     const GgufTensor& embd = m.tensor("token_embd.weight");
     EXPECT_EQ(embd.shape_string(), "[128, 600]");
-    const DType weights = std::string(name).find("f32") != std::string::npos ? DType::kF32
-                                                                             : DType::kBF16;
+    const DType weights =
+        std::string(name).find("f32") != std::string::npos ? DType::kF32 : DType::kBF16;
     EXPECT_EQ(embd.dtype, weights);
     EXPECT_EQ(m.tensor("output_norm.weight").dtype, DType::kF32);
     EXPECT_EQ(m.tensor("blk.0.attn_norm.weight").dtype, DType::kF32);
@@ -523,6 +527,123 @@ TEST(GgufRoundTrip, AHundredThousandTokenVocabularyParsesQuickly) {
   EXPECT_LT(seconds, 2.0);  // views, not copies: milliseconds even under sanitizers
 }
 
+bool same_scalar(const GgufValue& a, const GgufValue& b) {
+  return a.type() == b.type() && std::visit(
+                                     [&](const auto& x) {
+                                       using T = std::decay_t<decltype(x)>;
+                                       if constexpr (std::is_same_v<T, GgufArray>)
+                                         return false;
+                                       else
+                                         return x == std::get<T>(b.value);
+                                     },
+                                     a.value);
+}
+
+TEST(GgufGolden, CopiedThroughTheWriterReadsBackTheSame) {
+  TempDir dir;
+  const GgufModel source(golden_gguf("v3-tiny-bf16.bf16.gguf"));
+  {
+    GgufWriter w(dir.file("copy.gguf"));
+    for (const auto& [key, value] : source.metadata().entries()) w.set(key, value);
+    for (const GgufTensor& t : source.tensors())
+      w.add_tensor(std::string(t.name), t.dtype, {t.dims().begin(), t.dims().end()});
+    for (const GgufTensor& t : source.tensors()) w.write_tensor_data(t.data);
+    w.finish();
+  }
+  const GgufModel copy(dir.file("copy.gguf"));
+  ASSERT_EQ(copy.metadata().size(), source.metadata().size());
+  for (std::size_t i = 0; i < source.metadata().size(); ++i) {
+    const GgufKeyValue& a = source.metadata().entries()[i];
+    const GgufKeyValue& b = copy.metadata().entries()[i];
+    EXPECT_EQ(a.key, b.key);
+    EXPECT_EQ(a.value.type_string(), b.value.type_string()) << a.key;
+    if (a.value.as_array() == nullptr) {
+      EXPECT_TRUE(same_scalar(a.value, b.value)) << a.key;
+    }
+  }
+  EXPECT_EQ(copy.metadata().get_string_array("tokenizer.ggml.merges"),
+            source.metadata().get_string_array("tokenizer.ggml.merges"));
+  EXPECT_EQ(copy.metadata().get_int_array("tokenizer.ggml.token_type"),
+            source.metadata().get_int_array("tokenizer.ggml.token_type"));
+  ASSERT_EQ(copy.tensors().size(), source.tensors().size());
+  for (const GgufTensor& t : source.tensors()) {
+    const GgufTensor& c = copy.tensor(t.name);
+    EXPECT_EQ(c.shape_string(), t.shape_string());
+    ASSERT_EQ(c.byte_size(), t.byte_size());
+    EXPECT_EQ(std::memcmp(c.data.data(), t.data.data(), t.byte_size()), 0) << t.name;
+  }
+}
+
+// Writes fuzz/corpus/gguf (the fuzzer's seeds) with this writer; run by hand:
+//   WHALE_GGUF_CORPUS=fuzz/corpus/gguf ./build/tests/gguf_test
+//     --gtest_also_run_disabled_tests --gtest_filter='*WriteFuzzSeedCorpus'
+TEST(GgufFuzzCorpus, DISABLED_WriteFuzzSeedCorpus) {
+  const char* out = std::getenv("WHALE_GGUF_CORPUS");
+  ASSERT_NE(out, nullptr) << "set WHALE_GGUF_CORPUS to the corpus folder";
+  fs::create_directories(out);
+  const std::string dir = out;
+  const auto put_tiny = [](GgufWriter& w) {
+    const std::int32_t ints[] = {1, -2, 3};
+    const std::vector<std::string> words = {"a", "bc", ""};
+    const bool bools[] = {true, false};
+    w.set("general.architecture", "deepseek2");
+    w.set("u8", std::uint8_t{1});
+    w.set("i8", std::int8_t{-1});
+    w.set("u16", std::uint16_t{2});
+    w.set("i16", std::int16_t{-2});
+    w.set("u32", std::uint32_t{3});
+    w.set("i32", std::int32_t{-3});
+    w.set("u64", std::uint64_t{4});
+    w.set("i64", std::int64_t{-4});
+    w.set("f32", 0.5f);
+    w.set("f64", 0.25);
+    w.set("bool", true);
+    w.set("ints", GgufValue::array(std::span<const std::int32_t>(ints)));
+    w.set("bools", GgufValue::array(std::span<const bool>(bools)));
+    w.set("words", GgufValue::string_array(std::span<const std::string>(words)));
+    w.set("nested", GgufValue::array_of_arrays(
+                        {GgufValue::array(std::span<const std::int32_t>(ints)),
+                         GgufValue::string_array(std::span<const std::string>(words))}));
+    w.add_tensor("f32", DType::kF32, {4, 2});
+    w.add_tensor("bf16", DType::kBF16, {8});
+    w.add_tensor("q8_0", DType::kQ8_0, {32, 2});
+    w.add_tensor("q4_k", DType::kQ4_K, {256});
+    w.add_tensor("empty", DType::kF16, {0, 3});
+    for (std::size_t n : {32, 16, 68, 144})
+      w.write_tensor_data(bytes_of(pattern_bytes(n, static_cast<unsigned>(n))));
+  };
+  {
+    GgufWriter w(dir + "/tiny.gguf");
+    put_tiny(w);
+    w.finish();
+  }
+  {
+    GgufWriter w(dir + "/align64.gguf", {.alignment = 64});
+    put_tiny(w);
+    w.finish();
+  }
+  {
+    GgufWriter w(dir + "/split.gguf", {.max_tensors_per_part = 2});
+    put_tiny(w);
+    w.finish();
+  }
+  {
+    // The golden file's metadata (a real vocabulary) with two small tensors.
+    const GgufModel golden(golden_gguf("v2-lite-tiny.bf16.gguf"));
+    GgufWriter w(dir + "/deepseek2-metadata.gguf");
+    for (const auto& [key, value] : golden.metadata().entries()) w.set(key, value);
+    w.add_tensor("blk.0.attn_k_b.weight", DType::kBF16, {4, 2, 2});
+    w.add_tensor("output_norm.weight", DType::kF32, {4});
+    w.write_tensor_data(bytes_of(pattern_bytes(32, 1)));
+    w.write_tensor_data(bytes_of(pattern_bytes(16, 2)));
+    w.finish();
+  }
+  const std::string tiny = test::read_bytes(dir + "/tiny.gguf");
+  test::write_bytes(dir + "/truncated-metadata.gguf", tiny.substr(0, 300));
+  test::write_bytes(dir + "/truncated-infos.gguf", tiny.substr(0, tiny.size() - 400));
+  test::write_bytes(dir + "/truncated-data.gguf", tiny.substr(0, tiny.size() - 100));
+}
+
 // --- malformed files -------------------------------------------------------------------------
 
 // A GGUF image built field by field, to make every kind of bad file.
@@ -574,7 +695,11 @@ class BadGguf : public ::testing::Test {
 };
 
 TEST_F(BadGguf, AValidHandMadeFileOpens) {
-  write(Raw().header(2, 1).kv_u32("k", 1).tensor("a", {4}, kF32, 0).tensor("b", {2, 2}, kF32, 32)
+  write(Raw()
+            .header(2, 1)
+            .kv_u32("k", 1)
+            .tensor("a", {4}, kF32, 0)
+            .tensor("b", {2, 2}, kF32, 32)
             .data(48));
   const GgufModel m(path());
   EXPECT_EQ(m.tensor("b").byte_size(), 16u);
@@ -656,7 +781,8 @@ TEST_F(BadGguf, KeyLengthPastTheEnd) {
 
 TEST_F(BadGguf, HugeArrayCountNamesTheKeyBeforeAllocating) {
   write(Raw().header(0, 1).str("tokenizer.ggml.tokens").u32(9).u32(8).u64(1ull << 60).u64(0));
-  EXPECT_WHALE_ERROR(open(), path(), "'tokenizer.ggml.tokens'", "array element count", "cannot fit");
+  EXPECT_WHALE_ERROR(open(), path(), "'tokenizer.ggml.tokens'", "array element count",
+                     "cannot fit");
 }
 
 TEST_F(BadGguf, UnknownValueTypeNamesTheKey) {
@@ -738,6 +864,12 @@ TEST_F(BadGguf, SizeBeyondTheFileNamesTheTensor) {
 TEST_F(BadGguf, SizeBeyondAnyFileNamesTheTensor) {
   write(Raw().header(1, 0).tensor("w", {1ull << 31, 1ull << 31}, kF32, 0).data(32));
   EXPECT_WHALE_ERROR(open(), path(), "'w'", "larger than any file");
+}
+
+TEST_F(BadGguf, RowSizeOverflowNamesTheTensor) {
+  constexpr std::uint32_t kF64 = 28;  // 2^61 values of 8 bytes: a row of 2^64 bytes
+  write(Raw().header(1, 0).tensor("w", {1ull << 61}, kF64, 0).data(32));
+  EXPECT_WHALE_ERROR(open(), path(), "'w'", "F64 [2305843009213693952] is larger than any file");
 }
 
 TEST_F(BadGguf, UnsupportedTypeNamesTheTensorTheTypeAndWhatIsSupported) {
