@@ -81,6 +81,18 @@ DenseModel::DenseModel(DenseConfig config, DenseWeights weights,
       source_(std::move(source)),
       inv_freq_(llama3_inv_freq(config_.head_dim, config_.rope_theta, config_.rope_scaling)) {
   const DenseConfig& c = config_;
+  if (!weights_.rope_freq_factors.empty()) {
+    if (static_cast<std::int64_t>(weights_.rope_freq_factors.size()) * 2 != c.head_dim)
+      fail("{}: {} RoPE frequency factors for head_dim {}", source_->origin(),
+           weights_.rope_freq_factors.size(), c.head_dim);
+    for (std::size_t i = 0; i < inv_freq_.size(); ++i) {
+      const double f = weights_.rope_freq_factors[i];
+      if (!(f > 0.0) || !std::isfinite(f))
+        fail("{}: RoPE frequency factor {} is {}, expected a positive number", source_->origin(),
+             i, f);
+      inv_freq_[i] /= f;
+    }
+  }
   if (static_cast<std::int64_t>(weights_.layers.size()) != c.num_hidden_layers)
     fail("{}: {} layers of weights for num_hidden_layers {}", source_->origin(),
          weights_.layers.size(), c.num_hidden_layers);

@@ -40,6 +40,9 @@ struct DenseWeights {
   WeightMatrix lm_head;           // [V, H]; the embedding itself when tied
   std::vector<DenseLayerWeights> layers;
   RopePairing rope_pairing = RopePairing::kHalf;  // how q/k rows are laid out
+  // [d/2] divisors of the RoPE frequencies (a GGUF's rope_freqs.weight: llama3 scaling as
+  // llama.cpp stores it); empty: the config's rope_scaling applies.
+  std::vector<float> rope_freq_factors;
 };
 
 // A range of rows of one of several products computed in one parallel pass (dense.cpp).

@@ -36,12 +36,13 @@ class Binder {
     return *info;
   }
 
-  // Any dtype matmul reads in place; GGML block formats join the list when the kernels do.
+  // Any dtype matmul reads in place.
   WeightMatrix matrix(DenseTensor t, std::int64_t layer, std::int64_t rows, std::int64_t cols) {
     const TensorInfo& info = get(t, layer, {rows, cols});
-    if (info.dtype != DType::kF32 && info.dtype != DType::kBF16 && info.dtype != DType::kF16)
-      fail("{}: tensor '{}' is stored as {}, expected F32, BF16 or F16", info.file, info.name,
-           dtype_name(info.dtype));
+    if (info.dtype != DType::kF32 && info.dtype != DType::kBF16 && info.dtype != DType::kF16 &&
+        !dtype_is_block_format(info.dtype))
+      fail("{}: tensor '{}' is stored as {}, expected F32, BF16, F16 or a GGML block format",
+           info.file, info.name, dtype_name(info.dtype));
     WeightMatrix w;
     w.name = info.name;
     w.dtype = info.dtype;

@@ -1,9 +1,13 @@
 #include "model/gguf_load.h"
 
+#include <cstring>
 #include <map>
 #include <regex>
 
+#include "io/dense_config.h"
 #include "model/deepseek.h"
+#include "model/dense.h"
+#include "model/dense_loader.h"
 #include "util/error.h"
 
 namespace whale {
@@ -120,7 +124,69 @@ class GgufDeepSeekSource final : public TensorSource {
   std::map<std::string, const TensorInfo*> index_;
 };
 
+// A GGUF's tensors under their own names, shapes reversed to PyTorch order.
+class GgufPlainSource final : public TensorSource {
+ public:
+  explicit GgufPlainSource(std::shared_ptr<const GgufModel> gguf)
+      : gguf_(std::move(gguf)), origin_(gguf_->path()) {
+    for (const GgufTensor& t : gguf_->tensors()) {
+      TensorInfo info;
+      info.name = std::string(t.name);
+      info.dtype = t.dtype;
+      info.shape.assign(t.dims().rbegin(), t.dims().rend());
+      info.data = t.data;
+      info.file = gguf_->part_path(t.part);
+      owned_.emplace(info.name, std::move(info));
+    }
+    for (const auto& [name, info] : owned_) index_.emplace(name, &info);
+  }
+  const std::string& origin() const override { return origin_; }
+  const TensorInfo* find(const std::string& name) const override {
+    const auto it = owned_.find(name);
+    return it == owned_.end() ? nullptr : &it->second;
+  }
+  const std::map<std::string, const TensorInfo*>& tensors() const override { return index_; }
+
+ private:
+  std::shared_ptr<const GgufModel> gguf_;
+  std::string origin_;
+  std::map<std::string, TensorInfo> owned_;
+  std::map<std::string, const TensorInfo*> index_;
+};
+
 }  // namespace
+
+DenseConfig dense_config_from_gguf(const GgufMetadata& m, const std::string& arch,
+                                   bool has_qkv_bias, bool has_output) {
+  const std::string a = arch + ".";
+  const auto u = [&](const char* key) { return static_cast<std::int64_t>(m.get_u64(a + key)); };
+  DenseConfig c;
+  c.model_type = arch;
+  c.hidden_size = u("embedding_length");
+  c.intermediate_size = u("feed_forward_length");
+  c.num_hidden_layers = u("block_count");
+  c.num_attention_heads = u("attention.head_count");
+  c.num_key_value_heads =
+      static_cast<std::int64_t>(m.find_u64(a + "attention.head_count_kv").value_or(
+          static_cast<std::uint64_t>(c.num_attention_heads)));
+  if (c.num_attention_heads <= 0)
+    fail("{}: {}attention.head_count is 0, expected a positive count", m.file(), a);
+  c.head_dim = static_cast<std::int64_t>(m.find_u64(a + "attention.key_length")
+                                             .value_or(static_cast<std::uint64_t>(
+                                                 c.hidden_size / c.num_attention_heads)));
+  c.rms_norm_eps = m.get_f64(a + "attention.layer_norm_rms_epsilon");
+  c.rope_theta = m.find_f32(a + "rope.freq_base").value_or(10000.0f);
+  c.max_position_embeddings = u("context_length");
+  c.vocab_size = static_cast<std::int64_t>(m.find_u64(a + "vocab_size").value_or(0));
+  if (c.vocab_size == 0 && m.contains("tokenizer.ggml.tokens"))
+    c.vocab_size = static_cast<std::int64_t>(m.get_string_array("tokenizer.ggml.tokens").size());
+  c.qkv_bias = arch == "qwen2" || has_qkv_bias;
+  c.tie_word_embeddings = !has_output;
+  if (const auto bos = m.find_i64("tokenizer.ggml.bos_token_id")) c.bos_token_id = *bos;
+  if (const auto eos = m.find_i64("tokenizer.ggml.eos_token_id")) c.eos_token_ids = {*eos};
+  // The checks config.json gets, through the JSON form.
+  return parse_dense_config(dense_config_to_json(c), m.file() + " (" + arch + " metadata)");
+}
 
 DeepSeekConfig deepseek_config_from_gguf(const GgufMetadata& m, bool has_correction_bias) {
   const std::string a = "deepseek2.";
@@ -211,7 +277,26 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path) {
     auto source = deepseek_gguf_source(gguf, config);
     return std::make_unique<DeepSeekModel>(std::move(config), std::move(source));
   }
-  fail("{}: general.architecture is \"{}\"; whale runs deepseek2 GGUF files", path, arch);
+  if (arch == "qwen2" || arch == "llama") {
+    const std::string a(arch);
+    const DenseConfig config = dense_config_from_gguf(m, a, gguf->find_tensor("blk.0.attn_q.bias") != nullptr,
+                                                      gguf->find_tensor("output.weight") != nullptr);
+    auto source = std::make_shared<const GgufPlainSource>(gguf);
+    // llama.cpp's converter permutes Llama's q/k rows for adjacent-pair rotation; Qwen2 keeps
+    // Hugging Face's rotate-half layout (NEOX in llama.cpp's terms).
+    DenseWeights weights = bind_dense_weights(
+        config, *source, gguf_dense_naming(a == "llama" ? RopePairing::kAdjacent : RopePairing::kHalf));
+    if (const GgufTensor* f = gguf->find_tensor("rope_freqs.weight")) {
+      if (f->dtype != DType::kF32 || f->n_dims != 1)
+        fail("{}: tensor 'rope_freqs.weight' is {} {}, expected F32 [{}]", path,
+             dtype_name(f->dtype), f->shape_string(), config.head_dim / 2);
+      weights.rope_freq_factors.resize(static_cast<std::size_t>(f->ne[0]));
+      std::memcpy(weights.rope_freq_factors.data(), f->data.data(), f->data.size());
+    }
+    return std::make_unique<DenseModel>(config, std::move(weights), std::move(source));
+  }
+  fail("{}: general.architecture is \"{}\"; whale runs deepseek2, qwen2 and llama GGUF files",
+       path, arch);
 }
 
 }  // namespace whale

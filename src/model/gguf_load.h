@@ -9,6 +9,7 @@
 #include <string>
 
 #include "io/deepseek_config.h"
+#include "io/dense_config.h"
 #include "io/gguf.h"
 #include "io/tensor_source.h"
 #include "model/model.h"
@@ -30,7 +31,12 @@ DeepSeekConfig deepseek_config_from_gguf(const GgufMetadata& metadata, bool has_
 std::shared_ptr<const TensorSource> deepseek_gguf_source(std::shared_ptr<const GgufModel> gguf,
                                                          const DeepSeekConfig& config);
 
-// A model from a GGUF file (the first part of a split one): deepseek2 for now.
+// The DenseConfig of a qwen2 or llama GGUF (`arch`). Llama 3's RoPE scaling is not metadata in
+// GGUF but the tensor rope_freqs.weight, which the loader applies (DenseWeights).
+DenseConfig dense_config_from_gguf(const GgufMetadata& metadata, const std::string& arch,
+                                   bool has_qkv_bias, bool has_output);
+
+// A model from a GGUF file (the first part of a split one): deepseek2, qwen2 or llama.
 std::unique_ptr<Model> load_gguf_model(const std::string& path);
 
 }  // namespace whale
