@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "io/gguf.h"
 #include "text/chat_format.h"
 #include "text/chat_request.h"
 #include "text/tokenizer.h"
@@ -44,8 +45,25 @@ struct ModelChatTemplate {
 };
 
 ModelChatTemplate read_model_chat_template(const std::string& model_dir) {
-  if (!fs::is_directory(model_dir)) fail("{}: not a folder (expected a model folder)", model_dir);
   ModelChatTemplate out;
+  if (is_gguf_file(model_dir)) {  // a GGUF: tokenizer.chat_template and the BOS token's text
+    const GgufModel gguf(model_dir);
+    const GgufMetadata& m = gguf.metadata();
+    if (const auto tpl = m.find_string("tokenizer.chat_template")) {
+      out.jinja = std::string(*tpl);
+      out.origin = model_dir + ": tokenizer.chat_template";
+    }
+    out.bos_text.clear();
+    if (const auto bos = m.find_i64("tokenizer.ggml.bos_token_id")) {
+      const auto& tokens = m.get_string_array("tokenizer.ggml.tokens");
+      if (*bos < 0 || static_cast<std::size_t>(*bos) >= tokens.size())
+        fail("{}: tokenizer.ggml.bos_token_id {} is not a token id", model_dir, *bos);
+      out.bos_text = std::string(tokens[static_cast<std::size_t>(*bos)]);
+    }
+    return out;
+  }
+  if (!fs::is_directory(model_dir))
+    fail("{}: not a folder or GGUF file (expected a model folder)", model_dir);
   const fs::path config_path = fs::path(model_dir) / "tokenizer_config.json";
   if (fs::exists(config_path)) {
     const nlohmann::json config = read_json_file(config_path.string());
@@ -132,7 +150,10 @@ void register_prompt(CLI::App& app) {
     const std::string prompt = render_chat(format, request, model.bos_text);
     if (opt->ids) {
       // The rendered text already holds BOS as text; the tokenizer matches it as a token.
-      const Tokenizer tokenizer = Tokenizer::load(opt->model);
+      const Tokenizer tokenizer =
+          is_gguf_file(opt->model)
+              ? Tokenizer::from_gguf(gguf_vocabulary(GgufModel(opt->model).metadata()))
+              : Tokenizer::load(opt->model);
       const std::vector<std::int32_t> ids = tokenizer.encode(prompt, /*add_special=*/false);
       std::string line;
       for (std::size_t i = 0; i < ids.size(); ++i) {

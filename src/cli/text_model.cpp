@@ -9,6 +9,7 @@
 
 #include "assets/embedded.h"
 #include "hub/local_models.h"
+#include "io/gguf.h"
 #include "model/load.h"
 #include "model/random_checkpoint.h"
 #include "util/error.h"
@@ -63,15 +64,22 @@ TextModel open_text_model(const std::string& path, const std::string& chat_forma
   t.demo = path.empty();
   t.path = t.demo ? ensure_demo_model(pool) : path;
   t.model = load_model(t.path);
-  t.tokenizer = Tokenizer::load(t.path);
-  const fs::path config_path = fs::path(t.path) / "tokenizer_config.json";
   nlohmann::json config = nlohmann::json::object();
-  std::error_code ec;
-  if (fs::is_regular_file(config_path, ec)) config = read_json_file(config_path.string());
+  std::string chat_template;
+  if (is_gguf_file(t.path)) {
+    // A GGUF carries its tokenizer and chat template in its metadata.
+    const GgufModel gguf(t.path);
+    t.tokenizer = Tokenizer::from_gguf(gguf_vocabulary(gguf.metadata()));
+    chat_template = std::string(gguf.metadata().find_string("tokenizer.chat_template").value_or(""));
+  } else {
+    t.tokenizer = Tokenizer::load(t.path);
+    const fs::path config_path = fs::path(t.path) / "tokenizer_config.json";
+    std::error_code ec;
+    if (fs::is_regular_file(config_path, ec)) config = read_json_file(config_path.string());
+  }
   if (!chat_format.empty()) {
     t.format = parse_chat_format_name(chat_format);
   } else {
-    std::string chat_template;
     if (config.contains("chat_template")) {
       const auto& ct = config["chat_template"];
       if (ct.is_string()) {
@@ -84,8 +92,10 @@ TextModel open_text_model(const std::string& path, const std::string& chat_forma
       }
     }
     if (chat_template.empty())
-      fail("{}: tokenizer_config.json has no chat_template; pass --chat-format (one of {})",
-           t.path, chat_format_names());
+      fail("{}: {} has no chat template; pass --chat-format (one of {})", t.path,
+           is_gguf_file(t.path) ? "the GGUF metadata (tokenizer.chat_template)"
+                                : "tokenizer_config.json",
+           chat_format_names());
     t.format = detect_chat_format(chat_template);
   }
   t.bos_text = config.contains("bos_token") ? token_string(config["bos_token"]) : "";

@@ -133,3 +133,58 @@ INSTANTIATE_TEST_SUITE_P(Folders, DenseCliTest, ::testing::Values("qwen2-tiny", 
                          });
 
 }  // namespace
+
+namespace whale {
+namespace {
+
+// The same commands on llama.cpp's BF16 GGUF of each folder: the tokenizer and chat template
+// come from the GGUF metadata.
+std::string bf16_gguf(const std::string& name) {
+  return folder(name) + "/" + name + ".bf16.gguf";
+}
+
+class DenseGgufCliTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DenseGgufCliTest, GenerateIdsGreedyEqualsReference) {
+  const auto c = case_named(GetParam(), "split");
+  const std::vector<int> ids = c["ids"];
+  const std::vector<int> prompt(ids.begin(), ids.begin() + c["greedy_prompt_len"].get<int>());
+  const CommandResult r =
+      run("generate " + bf16_gguf(GetParam()) + " --ids " + join(prompt) + " -n 12 --temperature 0");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output, join(c["greedy"]) + "\n");
+}
+
+TEST_P(DenseGgufCliTest, PromptTokenizedAndFormattedFromTheMetadata) {
+  // whale prompt --ids on the GGUF equals the folder's (tokenizer.json + tokenizer_config.json).
+  const std::string request_file =
+      (std::filesystem::temp_directory_path() / ("whale-gguf-prompt-" + GetParam() + ".json")).string();
+  std::ofstream(request_file) << R"({"messages":[{"role":"user","content":"What is 2+3? Führer 数据"}]})";
+  const CommandResult a = run("prompt " + bf16_gguf(GetParam()) + " --ids < " + request_file);
+  const CommandResult b = run("prompt " + folder(GetParam()) + " --ids < " + request_file);
+  ASSERT_EQ(a.status, 0) << a.output;
+  ASSERT_EQ(b.status, 0) << b.output;
+  EXPECT_EQ(a.output, b.output);
+  const CommandResult g = run("generate " + bf16_gguf(GetParam()) +
+                              " -p 'What is 2+3?' -n 6 --temperature 0 --show-reasoning");
+  EXPECT_EQ(g.status, 0) << g.output;
+  EXPECT_NE(g.output.find("<think>"), std::string::npos) << g.output;
+}
+
+TEST_P(DenseGgufCliTest, BenchRunsOnQ8_0) {
+  const CommandResult r = run("bench " + folder(GetParam()) + "/" + GetParam() +
+                              ".q8_0.gguf -p 8 -n 4 -r 1 -t 2 --no-bandwidth --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  EXPECT_GT(j["decode_tokens_per_s"].get<double>(), 0.0) << r.output;
+}
+
+INSTANTIATE_TEST_SUITE_P(Folders, DenseGgufCliTest, ::testing::Values("qwen2-tiny", "llama-tiny"),
+                         [](const auto& param_info) {
+                           std::string n = param_info.param;
+                           std::replace(n.begin(), n.end(), '-', '_');
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace whale
