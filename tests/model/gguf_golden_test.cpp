@@ -3,11 +3,16 @@
 // in the current split attn_k_b/attn_v_b form and in the older combined attn_kv_b form.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "io/checkpoint.h"
 #include "io/gguf.h"
+#include "io/gguf_writer.h"
 #include "model/deepseek.h"
 #include "model/gguf_load.h"
 #include "model/golden_support.h"
@@ -189,6 +194,36 @@ INSTANTIATE_TEST_SUITE_P(Files, DenseGgufTest,
                              if (ch == '-') ch = '_';
                            return n;
                          });
+
+// A model split into parts (as gguf-split writes them) opens from its first part and computes
+// the same logits as the single file.
+TEST(GgufLoad, SplitModelOpensFromItsFirstPart) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("whale-split-" + std::to_string(::getpid())))
+          .string();
+  std::filesystem::create_directories(dir);
+  const GgufModel source(gguf_path("v3-tiny-bf16.bf16.gguf"));
+  std::vector<std::string> parts;
+  {
+    GgufWriterOptions options;
+    options.max_tensors_per_part = 20;
+    GgufWriter w(dir + "/model.gguf", options);
+    for (const auto& [key, value] : source.metadata().entries()) w.set(key, value);
+    for (const GgufTensor& t : source.tensors())
+      w.add_tensor(std::string(t.name), t.dtype, {t.dims().begin(), t.dims().end()});
+    for (const GgufTensor& t : source.tensors()) w.write_tensor_data(t.data);
+    parts = w.finish();
+  }
+  ASSERT_EQ(parts.size(), 3u);
+  const auto split = load_gguf_model(parts.front());
+  const auto single = load_gguf_model(gguf_path("v3-tiny-bf16.bf16.gguf"));
+  const auto c = load_cases("v3-tiny-bf16").front();
+  const RunOutput a = run_case(*split, c.ids, c.prefill, 2);
+  const RunOutput b = run_case(*single, c.ids, c.prefill, 2);
+  ASSERT_EQ(a.logits.size(), b.logits.size());
+  EXPECT_EQ(std::memcmp(a.logits.data(), b.logits.data(), a.logits.size() * 4), 0);
+  std::filesystem::remove_all(dir);
+}
 
 TEST(GgufLoad, UnknownArchitectureIsNamed) {
   // A vocabulary-only GGUF of another architecture is refused by name.
