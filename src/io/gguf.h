@@ -164,7 +164,13 @@ struct GgufTensor {
   std::uint32_t part = 0;              // the split part holding it (0 for a single file)
 
   std::span<const std::int64_t> dims() const { return {ne.data(), n_dims}; }
-  std::int64_t elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
+  // The parser checked that a tensor without a zero dim has fewer than 2^63 elements; with a
+  // zero dim the others may be anything, so the product is not formed.
+  std::int64_t elements() const {
+    for (const std::int64_t d : ne)
+      if (d == 0) return 0;
+    return ne[0] * ne[1] * ne[2] * ne[3];
+  }
   std::size_t byte_size() const { return data.size(); }
   std::string shape_string() const;  // "[128, 600]" in GGML order
 };
