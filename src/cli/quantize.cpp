@@ -215,8 +215,11 @@ class Planner {
   std::vector<OutputTensor> plan() {
     matrix("token_embd.weight", "model.embed_tokens.weight");
     for (std::int64_t l = 0; l < c_.num_hidden_layers; ++l) layer(l);
-    if (ckpt_.find("lm_head.weight") != nullptr)
-      matrix("output.weight", "lm_head.weight");  // absent when tied: token_embd serves
+    if (c_.tie_word_embeddings) {
+      used_.insert("lm_head.weight");  // token_embd serves, as the converter skips it
+    } else if (ckpt_.find("lm_head.weight") != nullptr) {
+      matrix("output.weight", "lm_head.weight");
+    }
     vector("output_norm.weight", "model.norm.weight");
     return std::move(out_);
   }

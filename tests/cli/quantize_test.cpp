@@ -197,6 +197,27 @@ INSTANTIATE_TEST_SUITE_P(Golden, QuantizeGoldenQ8Test,
                          ::testing::Values("v3-tiny-bf16", "v3-tiny-fp8", "v2-lite-tiny",
                                            "v2-tiny"));
 
+// Rows that are not a multiple of the type's block: Q4_K (256) falls back to Q8_0 (32), rows of
+// 16 (the tiny experts' ffn_down) to F16; norms and the router stay F32; MTP layers are dropped.
+TEST(QuantizeFallbackTest, ShortRowsTakeTheDocumentedFallback) {
+  TempDir dir;
+  test::copy_golden("v3-tiny-bf16", dir);
+  add_tokenizer(dir);
+  const std::string out = dir.file("q4_k.gguf");
+  const auto [code, output] = run_whale("quantize " + dir.str() + " --type q4_k --out " + out);
+  ASSERT_EQ(code, 0) << output;
+  EXPECT_NE(output.find("dropped 68 MTP tensors (layers >= 3)"), std::string::npos) << output;
+  const GgufModel gguf(out);
+  EXPECT_EQ(gguf.metadata().get_u32("general.file_type"), 15u);  // MOSTLY_Q4_K_M
+  EXPECT_EQ(gguf.tensor("blk.1.attn_output.weight").dtype, DType::kQ8_0);      // rows of 128
+  EXPECT_EQ(gguf.tensor("blk.1.ffn_down_exps.weight").dtype, DType::kF16);     // rows of 16
+  EXPECT_EQ(gguf.tensor("blk.1.ffn_gate_inp.weight").dtype, DType::kF32);
+  EXPECT_EQ(gguf.tensor("blk.1.exp_probs_b.bias").dtype, DType::kF32);
+  EXPECT_EQ(gguf.tensor("output_norm.weight").dtype, DType::kF32);
+  EXPECT_EQ(gguf.find_tensor("blk.3.attn_norm.weight"), nullptr);
+  EXPECT_EQ(gguf.metadata().get_u32("deepseek2.block_count"), 3u);
+}
+
 // f32 output is exact: the split, stacking and names reproduce the reference to float rounding.
 TEST(QuantizeF32Test, ReproducesTheGoldenLogitsAndRoutes) {
   for (const char* folder : {"v3-tiny-bf16", "v2-tiny"}) {
