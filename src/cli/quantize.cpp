@@ -21,8 +21,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -48,21 +50,22 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 struct TargetType {
-  std::string name;    // as given to --type
-  DType dtype;         // of the matrices
+  std::string name;     // as given to --type
+  DType dtype;          // of the matrices
   std::uint32_t ftype;  // general.file_type (llama_ftype)
 };
 
 TargetType parse_target(const std::string& type) {
   static const TargetType kTypes[] = {
-      {"f32", DType::kF32, 0},   {"f16", DType::kF16, 1},   {"bf16", DType::kBF16, 32},
+      {"f32", DType::kF32, 0},   {"f16", DType::kF16, 1},    {"bf16", DType::kBF16, 32},
       {"q8_0", DType::kQ8_0, 7}, {"q4_k", DType::kQ4_K, 15}, {"q6_k", DType::kQ6_K, 18},
   };
   for (const TargetType& t : kTypes)
     if (t.name == type) return t;
-  fail("--type: \"{}\" is not a type whale quantize writes; expected q8_0, q4_k, q6_k, bf16, f16 "
-       "or f32",
-       type);
+  fail(
+      "--type: \"{}\" is not a type whale quantize writes; expected q8_0, q4_k, q6_k, bf16, f16 "
+      "or f32",
+      type);
 }
 
 // How one output tensor's rows come from the checkpoint.
@@ -74,8 +77,8 @@ enum class RowKind {
 };
 
 struct OutputTensor {
-  std::string name;                  // GGUF name
-  std::vector<std::int64_t> dims;    // GGML order
+  std::string name;                // GGUF name
+  std::vector<std::int64_t> dims;  // GGML order
   DType dtype = DType::kF32;
   RowKind kind = RowKind::kDirect;
   std::vector<std::string> sources;  // Hugging Face names (one, or one per expert)
@@ -117,9 +120,10 @@ GgufTokenizer read_tokenizer(const std::string& folder, std::int64_t vocab_size,
                              const json& config) {
   const std::string path = folder + "/tokenizer.json";
   if (!fs::exists(path))
-    fail("{}: missing; whale quantize needs the model's tokenizer.json (a GGUF carries its "
-         "tokenizer)",
-         path);
+    fail(
+        "{}: missing; whale quantize needs the model's tokenizer.json (a GGUF carries its "
+        "tokenizer)",
+        path);
   const json tok = read_json_file(path);
   GgufTokenizer out;
 
@@ -137,15 +141,16 @@ GgufTokenizer read_tokenizer(const std::string& folder, std::int64_t vocab_size,
       if (type == "Split" && steps[i]["pattern"].contains("Regex"))
         splits.push_back(steps[i]["pattern"]["Regex"].get<std::string>());
       else if (!(type == "ByteLevel" && i + 1 == steps.size()))
-        fail("{}: pre_tokenizer step {} is {}; whale knows Split(Regex) steps then ByteLevel",
-             path, i, type);
+        fail("{}: pre_tokenizer step {} is {}; whale knows Split(Regex) steps then ByteLevel", path,
+             i, type);
     }
   }
   const auto name = gguf_pre_tokenizer_name(splits, gpt2_regex);
   if (!name)
-    fail("{}: pre_tokenizer {}... matches none of the pre-tokenizers whale knows (deepseek-v3, "
-         "deepseek-llm, deepseek-coder, qwen2, llama-bpe, gpt2)",
-         path, describe());
+    fail(
+        "{}: pre_tokenizer {}... matches none of the pre-tokenizers whale knows (deepseek-v3, "
+        "deepseek-llm, deepseek-coder, qwen2, llama-bpe, gpt2)",
+        path, describe());
   out.pre = std::string(*name);
 
   // Tokens by id: the BPE vocabulary, then added tokens; gaps up to vocab_size are [PADn].
@@ -181,9 +186,9 @@ GgufTokenizer read_tokenizer(const std::string& folder, std::int64_t vocab_size,
   const std::string config_path = folder + "/tokenizer_config.json";
   const json tc = fs::exists(config_path) ? read_json_file(config_path) : json::object();
   static const std::pair<const char*, const char*> kSpecial[] = {
-      {"bos", "bos_token_id"},       {"eos", "eos_token_id"},  {"unk", "unknown_token_id"},
+      {"bos", "bos_token_id"},       {"eos", "eos_token_id"}, {"unk", "unknown_token_id"},
       {"sep", "seperator_token_id"},  // sic: llama.cpp's key
-      {"pad", "padding_token_id"},   {"cls", "cls_token_id"},  {"mask", "mask_token_id"},
+      {"pad", "padding_token_id"},   {"cls", "cls_token_id"}, {"mask", "mask_token_id"},
   };
   for (const auto& [typ, key] : kSpecial) {
     std::optional<std::int64_t> id;
@@ -197,7 +202,8 @@ GgufTokenizer read_tokenizer(const std::string& folder, std::int64_t vocab_size,
       out.ids.emplace_back(fmt::format("tokenizer.ggml.{}", key), static_cast<std::uint32_t>(*id));
   }
   for (const char* typ : {"bos", "eos"})
-    if (const auto it = tc.find(fmt::format("add_{}_token", typ)); it != tc.end() && it->is_boolean())
+    if (const auto it = tc.find(fmt::format("add_{}_token", typ));
+        it != tc.end() && it->is_boolean())
       out.adds.emplace_back(fmt::format("tokenizer.ggml.add_{}_token", typ), it->get<bool>());
   if (const auto it = tc.find("chat_template"); it != tc.end() && it->is_string())
     out.chat_template = it->get<std::string>();
@@ -277,8 +283,11 @@ class Planner {
                  t.shape_string(), fmt::format("[{}, {}]", shape[0], shape[1]));
         }
         const std::string gguf = fmt::format("{}ffn_{}_exps.weight", b, proj);
-        out_.push_back({gguf, {shape[1], shape[0], experts}, matrix_type(gguf, shape[1]),
-                        RowKind::kStacked, std::move(names)});
+        out_.push_back({gguf,
+                        {shape[1], shape[0], experts},
+                        matrix_type(gguf, shape[1]),
+                        RowKind::kStacked,
+                        std::move(names)});
       }
       if (ckpt_.find(p + "mlp.gate.e_score_correction_bias") != nullptr)
         vector(b + "exp_probs_b.bias", p + "mlp.gate.e_score_correction_bias");
@@ -289,7 +298,8 @@ class Planner {
                  fmt::format("{}mlp.shared_experts.{}_proj.weight", p, proj));
     } else {
       for (const char* proj : {"down", "gate", "up"})
-        matrix(fmt::format("{}ffn_{}.weight", b, proj), fmt::format("{}mlp.{}_proj.weight", p, proj));
+        matrix(fmt::format("{}ffn_{}.weight", b, proj),
+               fmt::format("{}mlp.{}_proj.weight", p, proj));
     }
     vector(b + "ffn_norm.weight", p + "post_attention_layernorm.weight");
     vector(b + "attn_kv_a_norm.weight", p + "self_attn.kv_a_layernorm.weight");
@@ -297,8 +307,8 @@ class Planner {
 
     const std::string kv_b = p + "self_attn.kv_b_proj.weight";
     const TensorInfo& t = get(kv_b, 2);
-    const std::int64_t nh = c_.num_attention_heads, dn = c_.qk_nope_head_dim,
-                       dv = c_.v_head_dim, rkv = c_.kv_lora_rank;
+    const std::int64_t nh = c_.num_attention_heads, dn = c_.qk_nope_head_dim, dv = c_.v_head_dim,
+                       rkv = c_.kv_lora_rank;
     if (t.shape != std::vector<std::int64_t>{nh * (dn + dv), rkv})
       fail("{}: tensor '{}' has shape {}, expected [{}, {}] (heads x (qk_nope + v), kv_lora_rank)",
            t.file, kv_b, t.shape_string(), nh * (dn + dv), rkv);
@@ -378,7 +388,8 @@ void encode_row(DType dtype, const float* x, std::int64_t n, std::uint8_t* dst) 
 
 // Writes one tensor's bytes, a chunk of rows at a time.
 void write_tensor(const Checkpoint& ckpt, const DeepSeekConfig& c, const OutputTensor& o,
-                  GgufWriter& writer, ThreadPool& pool, const std::function<void(std::uint64_t)>& done) {
+                  GgufWriter& writer, ThreadPool& pool,
+                  const std::function<void(std::uint64_t)>& done) {
   std::vector<WeightMatrix> sources;
   for (const std::string& s : o.sources) sources.push_back(source_matrix(ckpt, c, s));
   const std::int64_t n = o.row_length(), rows = o.rows();
@@ -396,7 +407,8 @@ void write_tensor(const Checkpoint& ckpt, const DeepSeekConfig& c, const OutputT
   const std::int64_t dn = c.qk_nope_head_dim, dv = c.v_head_dim, rkv = c.kv_lora_rank;
   // A bit-exact copy where the stored row already is the output row.
   const bool copy = (o.kind == RowKind::kDirect || o.kind == RowKind::kStacked) &&
-                    sources[0].dtype == o.dtype;
+                    std::all_of(sources.begin(), sources.end(),
+                                [&](const WeightMatrix& w) { return w.dtype == o.dtype; });
 
   const auto read_row = [&](std::int64_t r, float* x, std::uint8_t* dst) {
     switch (o.kind) {
@@ -413,7 +425,8 @@ void write_tensor(const Checkpoint& ckpt, const DeepSeekConfig& c, const OutputT
       }
       case RowKind::kKeyB: {  // row (h, i): W_UK[h][j, i] for j < dn
         const std::int64_t h = r / rkv, i = r % rkv;
-        for (std::int64_t j = 0; j < dn; ++j) x[j] = kv_b[static_cast<std::size_t>((h * (dn + dv) + j) * rkv + i)];
+        for (std::int64_t j = 0; j < dn; ++j)
+          x[j] = kv_b[static_cast<std::size_t>((h * (dn + dv) + j) * rkv + i)];
         break;
       }
       case RowKind::kValueB: {  // row (h, d): W_UV[h][d, :]
@@ -427,8 +440,8 @@ void write_tensor(const Checkpoint& ckpt, const DeepSeekConfig& c, const OutputT
   };
 
   constexpr std::size_t kChunkBytes = 16u << 20;
-  const std::int64_t chunk_rows =
-      std::max<std::int64_t>(1, static_cast<std::int64_t>(kChunkBytes / (static_cast<std::size_t>(n) * 4)));
+  const std::int64_t chunk_rows = std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(kChunkBytes / (static_cast<std::size_t>(n) * 4)));
   std::vector<std::uint8_t> chunk;
   std::vector<std::vector<float>> scratch(static_cast<std::size_t>(pool.size()),
                                           std::vector<float>(static_cast<std::size_t>(n)));
@@ -547,7 +560,8 @@ void quantize(const Options& opt) {
   for (const auto& [name, info] : ckpt.tensors()) {
     if (planner.used().contains(name)) continue;
     std::int64_t layer = -1;
-    if (std::sscanf(name.c_str(), "model.layers.%ld.", &layer) == 1 && layer >= c.num_hidden_layers) {
+    if (std::sscanf(name.c_str(), "model.layers.%ld.", &layer) == 1 &&
+        layer >= c.num_hidden_layers) {
       ++mtp;
       continue;
     }
@@ -596,7 +610,8 @@ void quantize(const Options& opt) {
 void register_quantize(CLI::App& app) {
   auto opt = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
-      "quantize", "Convert a DeepSeek Hugging Face folder to a GGUF (llama.cpp's deepseek2 layout)");
+      "quantize",
+      "Convert a DeepSeek Hugging Face folder to a GGUF (llama.cpp's deepseek2 layout)");
   cmd->add_option("model", opt->model, "Hugging Face model folder")->required();
   cmd->add_option("--type", opt->type, "Matrix type: q8_0, q4_k (Q4_K_M mix), q6_k, bf16, f16, f32")
       ->required();

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
-
 #include <set>
 
 #include "formats/scalar_formats.h"
@@ -51,8 +50,8 @@ std::string quantize_golden(const std::string& folder, const std::string& type,
   test::copy_golden(folder, dir);
   add_tokenizer(dir);
   const std::string out = dir.file(folder + "." + type + ".gguf");
-  const auto [code, output] = run_whale("quantize " + dir.str() + " --type " + type +
-                                        " -t 2 --out " + out);
+  const auto [code, output] =
+      run_whale("quantize " + dir.str() + " --type " + type + " -t 2 --out " + out);
   EXPECT_EQ(code, 0) << output;
   return out;
 }
@@ -110,8 +109,7 @@ TEST_P(QuantizeGoldenBf16Test, EqualsLlamaCppConverterOutput) {
     ASSERT_NE(o, nullptr) << t.name;
     EXPECT_EQ(o->ggml_type, t.ggml_type) << t.name;
     EXPECT_EQ(o->shape_string(), t.shape_string()) << t.name;
-    EXPECT_TRUE(std::equal(o->data.begin(), o->data.end(), t.data.begin(), t.data.end()))
-        << t.name;
+    EXPECT_TRUE(std::equal(o->data.begin(), o->data.end(), t.data.begin(), t.data.end())) << t.name;
   }
 }
 
@@ -120,15 +118,16 @@ INSTANTIATE_TEST_SUITE_P(Golden, QuantizeGoldenBf16Test,
 
 // Logits of `got` against `want`, row by row ([positions, vocab]).
 struct LogitStats {
-  float max_error = 0.0f;     // over every row
-  float median_error = 0.0f;  // of the rows' max |error|
+  float max_error = 0.0f;         // over every row
+  float median_error = 0.0f;      // of the rows' max |error|
   float argmax_agreement = 0.0f;  // fraction of rows with the same argmax
 };
 
 LogitStats compare_logits(const std::vector<float>& got, const std::vector<float>& want,
                           std::int64_t vocab) {
   EXPECT_EQ(got.size(), want.size());
-  const std::size_t V = static_cast<std::size_t>(vocab), rows = std::min(got.size(), want.size()) / V;
+  const std::size_t V = static_cast<std::size_t>(vocab),
+                    rows = std::min(got.size(), want.size()) / V;
   std::vector<float> row_errors;
   std::size_t same = 0;
   for (std::size_t r = 0; r < rows; ++r) {
@@ -174,10 +173,11 @@ LogitStats check_against_golden(Model& model, const std::string& folder, const s
     ++cases;
   }
   const LogitStats s = compare_logits(got, want, model.summary().vocab_size);
-  std::printf("[quantize] %s: |logit - golden| median row %.3g, max %.3g; argmax agreement "
-              "%.1f%%; greedy tokens before the first difference %zu/%zu, first token %zu/%zu\n",
-              label.c_str(), s.median_error, s.max_error, 100.0 * s.argmax_agreement,
-              greedy_same, greedy_total, first_same, cases);
+  std::printf(
+      "[quantize] %s: |logit - golden| median row %.3g, max %.3g; argmax agreement "
+      "%.1f%%; greedy tokens before the first difference %zu/%zu, first token %zu/%zu\n",
+      label.c_str(), s.median_error, s.max_error, 100.0 * s.argmax_agreement, greedy_same,
+      greedy_total, first_same, cases);
   return s;
 }
 
@@ -208,9 +208,9 @@ TEST(QuantizeFallbackTest, ShortRowsTakeTheDocumentedFallback) {
   ASSERT_EQ(code, 0) << output;
   EXPECT_NE(output.find("dropped 68 MTP tensors (layers >= 3)"), std::string::npos) << output;
   const GgufModel gguf(out);
-  EXPECT_EQ(gguf.metadata().get_u32("general.file_type"), 15u);  // MOSTLY_Q4_K_M
-  EXPECT_EQ(gguf.tensor("blk.1.attn_output.weight").dtype, DType::kQ8_0);      // rows of 128
-  EXPECT_EQ(gguf.tensor("blk.1.ffn_down_exps.weight").dtype, DType::kF16);     // rows of 16
+  EXPECT_EQ(gguf.metadata().get_u32("general.file_type"), 15u);             // MOSTLY_Q4_K_M
+  EXPECT_EQ(gguf.tensor("blk.1.attn_output.weight").dtype, DType::kQ8_0);   // rows of 128
+  EXPECT_EQ(gguf.tensor("blk.1.ffn_down_exps.weight").dtype, DType::kF16);  // rows of 16
   EXPECT_EQ(gguf.tensor("blk.1.ffn_gate_inp.weight").dtype, DType::kF32);
   EXPECT_EQ(gguf.tensor("blk.1.exp_probs_b.bias").dtype, DType::kF32);
   EXPECT_EQ(gguf.tensor("output_norm.weight").dtype, DType::kF32);
@@ -266,6 +266,31 @@ TEST(QuantizeTokenizerTest, GgufTokenizerEncodesAsTokenizerJson) {
   EXPECT_EQ(from_gguf.encode(text), from_json.encode(text));
 }
 
+// The pre-tokenizer is named from tokenizer.json's Split regexes by the table whale reads GGUF
+// tokenizers with; an unknown one is refused.
+TEST(QuantizeTokenizerTest, PreTokenizerNamedFromItsSplitPatterns) {
+  const std::vector<std::string> none;
+  EXPECT_EQ(gguf_pre_tokenizer_name(none, true), "gpt2");
+  EXPECT_EQ(gguf_pre_tokenizer_name(none, false), std::nullopt);
+  const std::vector<std::string> qwen2 = {
+      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"};
+  EXPECT_EQ(gguf_pre_tokenizer_name(qwen2, false), "qwen2");
+  const std::vector<std::string> odd = {"\\p{N}+"};
+  EXPECT_EQ(gguf_pre_tokenizer_name(odd, false), std::nullopt);
+
+  TempDir dir;
+  test::copy_golden("v3-tiny-bf16", dir);
+  add_tokenizer(dir);
+  nlohmann::json tok = test::read_json(dir.file("tokenizer.json"));
+  tok["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "\\p{N}{1,4}";
+  test::write_json(dir.file("tokenizer.json"), tok);
+  const auto [code, output] =
+      run_whale("quantize " + dir.str() + " --type q8_0 --out " + dir.file("x.gguf"));
+  EXPECT_NE(code, 0);
+  EXPECT_NE(output.find("matches none of the pre-tokenizers whale knows"), std::string::npos)
+      << output;
+}
+
 // A model whose rows are multiples of 256 (so Q4_K/Q6_K apply everywhere), from make-model's
 // random BF16 weights; the quantized GGUF's logits against the folder's own.
 DeepSeekConfig k_quant_shape() {
@@ -316,9 +341,10 @@ TEST_P(QuantizeKQuantTest, LogitsCloseToTheSourceModel) {
       continue;
     }
     if (std::string(type) != "q4_k" && std::string(type) != "q6_k") continue;
-    const bool q6 = std::string(type) == "q6_k" ||
-                    (t.name == "output.weight" || t.name.find("attn_v_b") != std::string_view::npos ||
-                     t.name.find("ffn_down") != std::string_view::npos);
+    const bool q6 =
+        std::string(type) == "q6_k" ||
+        (t.name == "output.weight" || t.name.find("attn_v_b") != std::string_view::npos ||
+         t.name.find("ffn_down") != std::string_view::npos);
     EXPECT_EQ(t.dtype, q6 ? DType::kQ6_K : DType::kQ4_K) << t.name;
   }
 
@@ -330,9 +356,10 @@ TEST_P(QuantizeKQuantTest, LogitsCloseToTheSourceModel) {
   float scale = 0.0f;
   for (const float v : want.logits) scale = std::max(scale, std::fabs(v));
   const LogitStats s = compare_logits(got.logits, want.logits, source.summary().vocab_size);
-  std::printf("[quantize] random 256-row model %s: |logit error| median row %.3g, max %.3g "
-              "(max |logit| %.3g); argmax agreement %.1f%%\n",
-              type, s.median_error, s.max_error, scale, 100.0 * s.argmax_agreement);
+  std::printf(
+      "[quantize] random 256-row model %s: |logit error| median row %.3g, max %.3g "
+      "(max |logit| %.3g); argmax agreement %.1f%%\n",
+      type, s.median_error, s.max_error, scale, 100.0 * s.argmax_agreement);
   EXPECT_LE(s.median_error, bound * scale);
 }
 
@@ -350,7 +377,8 @@ TEST(QuantizeErrorsTest, OneClearErrorEach) {
   EXPECT_NE(code, 0);
   EXPECT_NE(output.find("nope: not a folder"), std::string::npos) << output;
 
-  std::tie(code, output) = run_whale("quantize " + golden + " --type q5_k --out " + dir.file("x.gguf"));
+  std::tie(code, output) =
+      run_whale("quantize " + golden + " --type q5_k --out " + dir.file("x.gguf"));
   EXPECT_NE(code, 0);
   EXPECT_NE(output.find("--type: \"q5_k\""), std::string::npos) << output;
   EXPECT_NE(output.find("q8_0, q4_k, q6_k"), std::string::npos) << output;
@@ -362,7 +390,8 @@ TEST(QuantizeErrorsTest, OneClearErrorEach) {
   EXPECT_NE(output.find("missing"), std::string::npos) << output;
 
   // A folder without tokenizer.json (the golden folders have none).
-  std::tie(code, output) = run_whale("quantize " + golden + " --type q8_0 --out " + dir.file("x.gguf"));
+  std::tie(code, output) =
+      run_whale("quantize " + golden + " --type q8_0 --out " + dir.file("x.gguf"));
   EXPECT_NE(code, 0);
   EXPECT_NE(output.find("tokenizer.json: missing"), std::string::npos) << output;
   EXPECT_FALSE(fs::exists(dir.file("x.gguf")));
