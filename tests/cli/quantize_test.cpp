@@ -203,6 +203,9 @@ TEST(QuantizeFallbackTest, ShortRowsTakeTheDocumentedFallback) {
   TempDir dir;
   test::copy_golden("v3-tiny-bf16", dir);
   add_tokenizer(dir);
+  nlohmann::json config = test::read_json(dir.file("tokenizer_config.json"));
+  config["chat_template"] = "{% for m in messages %}{{ m['content'] }}{% endfor %}";
+  test::write_json(dir.file("tokenizer_config.json"), config);
   const std::string out = dir.file("q4_k.gguf");
   const auto [code, output] = run_whale("quantize " + dir.str() + " --type q4_k --out " + out);
   ASSERT_EQ(code, 0) << output;
@@ -216,6 +219,8 @@ TEST(QuantizeFallbackTest, ShortRowsTakeTheDocumentedFallback) {
   EXPECT_EQ(gguf.tensor("output_norm.weight").dtype, DType::kF32);
   EXPECT_EQ(gguf.find_tensor("blk.3.attn_norm.weight"), nullptr);
   EXPECT_EQ(gguf.metadata().get_u32("deepseek2.block_count"), 3u);
+  EXPECT_EQ(gguf.metadata().get_string("tokenizer.chat_template"),
+            config["chat_template"].get<std::string>());
 }
 
 // f32 output is exact: the split, stacking and names reproduce the reference to float rounding.
