@@ -18,6 +18,7 @@ void register_chat(CLI::App& app);
 void register_tokenize(CLI::App& app);
 void register_pull(CLI::App& app);
 void register_list(CLI::App& app);
+void register_quantize(CLI::App& app);
 
 // whale inspect on a GGUF file (or the first part of a split one); `json` prints one object.
 void inspect_gguf(const std::string& path, bool json);

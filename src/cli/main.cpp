@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   whale::cli::register_tokenize(app);
   whale::cli::register_pull(app);
   whale::cli::register_list(app);
+  whale::cli::register_quantize(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

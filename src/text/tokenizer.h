@@ -38,6 +38,13 @@ struct GgufVocabulary {
 // naming the file and the key when one is missing or of the wrong type.
 GgufVocabulary gguf_vocabulary(const GgufMetadata& metadata);
 
+// The tokenizer.ggml.pre name of a tokenizer.json pre-tokenizer: its Split(Isolated) regexes in
+// order, then ByteLevel; or, with gpt2_regex, a ByteLevel(use_regex) alone (splits empty). The
+// inverse of the table Tokenizer::from_gguf reads, for `whale quantize`; where several names share
+// the patterns the first is given ("qwen2", "llama-bpe"). nullopt when whale knows none.
+std::optional<std::string_view> gguf_pre_tokenizer_name(std::span<const std::string> splits,
+                                                        bool gpt2_regex);
+
 class Tokenizer {
  public:
   // `path` is a model folder holding tokenizer.json, or the tokenizer.json itself;

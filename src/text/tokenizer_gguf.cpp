@@ -92,6 +92,15 @@ const PreTokenizerSpec& find_pre_tokenizer(const GgufVocabulary& v) {
 
 }  // namespace
 
+std::optional<std::string_view> gguf_pre_tokenizer_name(std::span<const std::string> splits,
+                                                        bool gpt2_regex) {
+  for (const PreTokenizerSpec& spec : kPreTokenizers)
+    if (spec.gpt2_regex == gpt2_regex &&
+        std::equal(spec.splits.begin(), spec.splits.end(), splits.begin(), splits.end()))
+      return spec.name;
+  return std::nullopt;
+}
+
 GgufVocabulary gguf_vocabulary(const GgufMetadata& m) {
   GgufVocabulary v;
   v.source = m.file();

@@ -1,0 +1,623 @@
+// whale quantize MODEL --type q8_0|q4_k|q6_k|bf16|f16|f32 --out FILE.gguf [-t N]: converts a
+// Hugging Face DeepSeek-V2/V3 folder (BF16, F32 or block-FP8 weights) into a deepseek2 GGUF
+// with the tensor names, layout and metadata keys of llama.cpp's convert_hf_to_gguf.py
+// (DeepseekV2Model), so llama.cpp and whale (model/gguf_load.h, its inverse) both load it.
+//
+// Layout written (as the current converter does): kv_b_proj split per head into attn_k_b
+// (W_UK transposed, GGML dims [dn, rkv, nh]) and attn_v_b ([rkv, dv, nh]); routed experts
+// stacked per layer ([cols, rows, E]); MTP layers (index >= num_hidden_layers) dropped.
+//
+// Types: 1-D tensors (norms, exp_probs_b.bias) and the router ffn_gate_inp stay F32, as the
+// converter keeps them. Every other matrix gets the requested type when its row length is a
+// multiple of the type's block; otherwise Q4_K/Q6_K fall back to Q8_0 (rows of 32) and then to
+// F16, Q8_0 to F16, as llama-quantize falls back to a smaller block. q4_k writes llama.cpp's
+// MOSTLY_Q4_K_M (ftype 15): Q4_K with Q6_K for output.weight, attn_v_b and every ffn_down
+// (llama.cpp's mix gives Q6_K to attn_v and about half the ffn_down layers; all of them is the
+// simpler, slightly larger superset, still within what "Q4_K_M" files contain).
+//
+// Streaming: one output tensor at a time, a few MB of rows at a time (a 671B model needs memory
+// for its largest kv_b_proj in float32, tens of MB, not for the model); rows are encoded on the
+// thread pool; the writer renames the file into place only when complete.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "formats/dtype.h"
+#include "formats/ggml_quants.h"
+#include "formats/scalar_formats.h"
+#include "io/checkpoint.h"
+#include "io/deepseek_config.h"
+#include "io/gguf_writer.h"
+#include "kernels/matmul.h"
+#include "text/tokenizer.h"
+#include "util/error.h"
+#include "util/json_file.h"
+#include "util/thread_pool.h"
+
+namespace whale::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct TargetType {
+  std::string name;     // as given to --type
+  DType dtype;          // of the matrices
+  std::uint32_t ftype;  // general.file_type (llama_ftype)
+};
+
+TargetType parse_target(const std::string& type) {
+  static const TargetType kTypes[] = {
+      {"f32", DType::kF32, 0},   {"f16", DType::kF16, 1},    {"bf16", DType::kBF16, 32},
+      {"q8_0", DType::kQ8_0, 7}, {"q4_k", DType::kQ4_K, 15}, {"q6_k", DType::kQ6_K, 18},
+  };
+  for (const TargetType& t : kTypes)
+    if (t.name == type) return t;
+  fail(
+      "--type: \"{}\" is not a type whale quantize writes; expected q8_0, q4_k, q6_k, bf16, f16 "
+      "or f32",
+      type);
+}
+
+// How one output tensor's rows come from the checkpoint.
+enum class RowKind {
+  kDirect,   // a [rows, cols] (or 1-D) tensor as is
+  kStacked,  // experts 0..E-1 of the same projection, one after another
+  kKeyB,     // kv_b_proj's key rows per head, transposed: row (h, i) = column i of head h's W_UK
+  kValueB,   // kv_b_proj's value rows per head
+};
+
+struct OutputTensor {
+  std::string name;                // GGUF name
+  std::vector<std::int64_t> dims;  // GGML order
+  DType dtype = DType::kF32;
+  RowKind kind = RowKind::kDirect;
+  std::vector<std::string> sources;  // Hugging Face names (one, or one per expert)
+
+  std::int64_t row_length() const { return dims[0]; }
+  std::int64_t rows() const {
+    std::int64_t n = 1;
+    for (std::size_t i = 1; i < dims.size(); ++i) n *= dims[i];
+    return n;
+  }
+  std::uint64_t bytes() const {
+    return static_cast<std::uint64_t>(rows()) *
+           static_cast<std::uint64_t>(dtype_row_bytes(dtype, row_length()));
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Tokenizer metadata from tokenizer.json + tokenizer_config.json, as gguf-py's gpt2 vocabulary
+// and SpecialVocab write it.
+
+std::string token_content(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string())
+    return v["content"].get<std::string>();
+  return {};
+}
+
+struct GgufTokenizer {
+  std::string pre;
+  std::vector<std::string> tokens;
+  std::vector<std::int32_t> types;
+  std::vector<std::string> merges;
+  std::vector<std::pair<std::string, std::uint32_t>> ids;  // "tokenizer.ggml.X_token_id", id
+  std::vector<std::pair<std::string, bool>> adds;          // "tokenizer.ggml.add_X_token"
+  std::optional<std::string> chat_template;
+};
+
+GgufTokenizer read_tokenizer(const std::string& folder, std::int64_t vocab_size,
+                             const json& config) {
+  const std::string path = folder + "/tokenizer.json";
+  if (!fs::exists(path))
+    fail(
+        "{}: missing; whale quantize needs the model's tokenizer.json (a GGUF carries its "
+        "tokenizer)",
+        path);
+  const json tok = read_json_file(path);
+  GgufTokenizer out;
+
+  // Pre-tokenizer: Sequence[Split(regex)..., ByteLevel] or ByteLevel(use_regex) alone.
+  const json pre = tok.value("pre_tokenizer", json());
+  std::vector<std::string> splits;
+  bool gpt2_regex = false;
+  const auto describe = [&] { return pre.dump().substr(0, 200); };
+  if (pre.is_object() && pre.value("type", "") == "ByteLevel") {
+    gpt2_regex = pre.value("use_regex", true);
+  } else if (pre.is_object() && pre.value("type", "") == "Sequence") {
+    const json& steps = pre["pretokenizers"];
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      const std::string type = steps[i].value("type", "");
+      if (type == "Split" && steps[i]["pattern"].contains("Regex"))
+        splits.push_back(steps[i]["pattern"]["Regex"].get<std::string>());
+      else if (!(type == "ByteLevel" && i + 1 == steps.size()))
+        fail("{}: pre_tokenizer step {} is {}; whale knows Split(Regex) steps then ByteLevel", path,
+             i, type);
+    }
+  }
+  const auto name = gguf_pre_tokenizer_name(splits, gpt2_regex);
+  if (!name)
+    fail(
+        "{}: pre_tokenizer {}... matches none of the pre-tokenizers whale knows (deepseek-v3, "
+        "deepseek-llm, deepseek-coder, qwen2, llama-bpe, gpt2)",
+        path, describe());
+  out.pre = std::string(*name);
+
+  // Tokens by id: the BPE vocabulary, then added tokens; gaps up to vocab_size are [PADn].
+  constexpr std::int32_t kNormal = 1, kControl = 3, kUserDefined = 4, kUnused = 5;
+  std::map<std::int64_t, std::pair<std::string, std::int32_t>> by_id;
+  std::map<std::string, std::int64_t> id_of;
+  for (const auto& [text, id] : tok.at("model").at("vocab").items()) {
+    by_id[id.get<std::int64_t>()] = {text, kNormal};
+    id_of.emplace(text, id.get<std::int64_t>());
+  }
+  for (const json& a : tok.value("added_tokens", json::array())) {
+    const std::int64_t id = a.at("id").get<std::int64_t>();
+    const std::string content = a.at("content").get<std::string>();
+    by_id[id] = {content, a.value("special", false) ? kControl : kUserDefined};
+    id_of[content] = id;
+  }
+  const std::int64_t count = std::max(vocab_size, by_id.empty() ? 0 : by_id.rbegin()->first + 1);
+  for (std::int64_t i = 0; i < count; ++i) {
+    const auto it = by_id.find(i);
+    out.tokens.push_back(it == by_id.end() ? fmt::format("[PAD{}]", i) : it->second.first);
+    out.types.push_back(it == by_id.end() ? kUnused : it->second.second);
+  }
+  for (const json& m : tok.at("model").value("merges", json::array())) {
+    if (m.is_string())
+      out.merges.push_back(m.get<std::string>());
+    else if (m.is_array() && m.size() == 2)
+      out.merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
+    else
+      fail("{}: model.merges holds {}, expected \"a b\" or [\"a\", \"b\"]", path, m.dump());
+  }
+
+  // Special ids from tokenizer_config.json's X_token (by content), else config.json's X_token_id.
+  const std::string config_path = folder + "/tokenizer_config.json";
+  const json tc = fs::exists(config_path) ? read_json_file(config_path) : json::object();
+  static const std::pair<const char*, const char*> kSpecial[] = {
+      {"bos", "bos_token_id"},       {"eos", "eos_token_id"}, {"unk", "unknown_token_id"},
+      {"sep", "seperator_token_id"},  // sic: llama.cpp's key
+      {"pad", "padding_token_id"},   {"cls", "cls_token_id"}, {"mask", "mask_token_id"},
+  };
+  for (const auto& [typ, key] : kSpecial) {
+    std::optional<std::int64_t> id;
+    if (const std::string content = token_content(tc.value(std::string(typ) + "_token", json()));
+        !content.empty())
+      if (const auto it = id_of.find(content); it != id_of.end()) id = it->second;
+    if (!id && config.contains(std::string(typ) + "_token_id") &&
+        config[std::string(typ) + "_token_id"].is_number_integer())
+      id = config[std::string(typ) + "_token_id"].get<std::int64_t>();
+    if (id && *id >= 0 && *id < count)
+      out.ids.emplace_back(fmt::format("tokenizer.ggml.{}", key), static_cast<std::uint32_t>(*id));
+  }
+  for (const char* typ : {"bos", "eos"})
+    if (const auto it = tc.find(fmt::format("add_{}_token", typ));
+        it != tc.end() && it->is_boolean())
+      out.adds.emplace_back(fmt::format("tokenizer.ggml.add_{}_token", typ), it->get<bool>());
+  if (const auto it = tc.find("chat_template"); it != tc.end() && it->is_string())
+    out.chat_template = it->get<std::string>();
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tensor plan.
+
+class Planner {
+ public:
+  Planner(const Checkpoint& ckpt, const DeepSeekConfig& c, const TargetType& target)
+      : ckpt_(ckpt), c_(c), target_(target) {}
+
+  std::vector<OutputTensor> plan() {
+    matrix("token_embd.weight", "model.embed_tokens.weight");
+    for (std::int64_t l = 0; l < c_.num_hidden_layers; ++l) layer(l);
+    if (c_.tie_word_embeddings) {
+      used_.insert("lm_head.weight");  // token_embd serves, as the converter skips it
+    } else if (ckpt_.find("lm_head.weight") != nullptr) {
+      matrix("output.weight", "lm_head.weight");
+    }
+    vector("output_norm.weight", "model.norm.weight");
+    return std::move(out_);
+  }
+  const std::set<std::string>& used() const { return used_; }
+
+ private:
+  const TensorInfo& get(const std::string& name, std::size_t rank) {
+    const TensorInfo* t = ckpt_.find(name);
+    if (t == nullptr) fail("{}: tensor '{}' is missing", ckpt_.folder(), name);
+    if (t->shape.size() != rank)
+      fail("{}: tensor '{}' has shape {}, expected {} dims", t->file, name, t->shape_string(),
+           rank);
+    used_.insert(name);
+    if (ckpt_.find(name + "_scale_inv") != nullptr) used_.insert(name + "_scale_inv");
+    return *t;
+  }
+
+  // The requested type where the row length allows it, else the documented fallback.
+  DType matrix_type(const std::string& gguf_name, std::int64_t row_length) const {
+    DType want = target_.dtype;
+    if (want == DType::kQ4_K &&
+        (gguf_name == "output.weight" || gguf_name.find(".attn_v_b.") != std::string::npos ||
+         gguf_name.find(".ffn_down") != std::string::npos))
+      want = DType::kQ6_K;  // the Q4_K_M mix
+    if (row_length % dtype_block_elements(want) == 0) return want;
+    if ((want == DType::kQ4_K || want == DType::kQ6_K) && row_length % 32 == 0) return DType::kQ8_0;
+    return DType::kF16;
+  }
+
+  void matrix(const std::string& gguf, const std::string& hf, bool keep_f32 = false) {
+    const TensorInfo& t = get(hf, 2);
+    OutputTensor o{gguf, {t.shape[1], t.shape[0]}, DType::kF32, RowKind::kDirect, {hf}};
+    o.dtype = keep_f32 ? DType::kF32 : matrix_type(gguf, t.shape[1]);
+    out_.push_back(std::move(o));
+  }
+  void vector(const std::string& gguf, const std::string& hf) {
+    const TensorInfo& t = get(hf, 1);
+    out_.push_back({gguf, {t.shape[0]}, DType::kF32, RowKind::kDirect, {hf}});
+  }
+
+  void layer(std::int64_t l) {
+    const std::string b = fmt::format("blk.{}.", l), p = fmt::format("model.layers.{}.", l);
+    vector(b + "attn_norm.weight", p + "input_layernorm.weight");
+    if (c_.is_moe_layer(l)) {
+      const std::int64_t experts = *c_.n_routed_experts;
+      for (const char* proj : {"down", "gate", "up"}) {
+        std::vector<std::string> names;
+        std::vector<std::int64_t> shape;
+        for (std::int64_t e = 0; e < experts; ++e) {
+          names.push_back(fmt::format("{}mlp.experts.{}.{}_proj.weight", p, e, proj));
+          const TensorInfo& t = get(names.back(), 2);
+          if (e == 0) shape = t.shape;
+          if (t.shape != shape)
+            fail("{}: tensor '{}' has shape {}, expected {} as expert 0", t.file, names.back(),
+                 t.shape_string(), fmt::format("[{}, {}]", shape[0], shape[1]));
+        }
+        const std::string gguf = fmt::format("{}ffn_{}_exps.weight", b, proj);
+        out_.push_back({gguf,
+                        {shape[1], shape[0], experts},
+                        matrix_type(gguf, shape[1]),
+                        RowKind::kStacked,
+                        std::move(names)});
+      }
+      if (ckpt_.find(p + "mlp.gate.e_score_correction_bias") != nullptr)
+        vector(b + "exp_probs_b.bias", p + "mlp.gate.e_score_correction_bias");
+      matrix(b + "ffn_gate_inp.weight", p + "mlp.gate.weight", /*keep_f32=*/true);
+      if (c_.n_shared_experts > 0)
+        for (const char* proj : {"down", "gate", "up"})
+          matrix(fmt::format("{}ffn_{}_shexp.weight", b, proj),
+                 fmt::format("{}mlp.shared_experts.{}_proj.weight", p, proj));
+    } else {
+      for (const char* proj : {"down", "gate", "up"})
+        matrix(fmt::format("{}ffn_{}.weight", b, proj),
+               fmt::format("{}mlp.{}_proj.weight", p, proj));
+    }
+    vector(b + "ffn_norm.weight", p + "post_attention_layernorm.weight");
+    vector(b + "attn_kv_a_norm.weight", p + "self_attn.kv_a_layernorm.weight");
+    matrix(b + "attn_kv_a_mqa.weight", p + "self_attn.kv_a_proj_with_mqa.weight");
+
+    const std::string kv_b = p + "self_attn.kv_b_proj.weight";
+    const TensorInfo& t = get(kv_b, 2);
+    const std::int64_t nh = c_.num_attention_heads, dn = c_.qk_nope_head_dim, dv = c_.v_head_dim,
+                       rkv = c_.kv_lora_rank;
+    if (t.shape != std::vector<std::int64_t>{nh * (dn + dv), rkv})
+      fail("{}: tensor '{}' has shape {}, expected [{}, {}] (heads x (qk_nope + v), kv_lora_rank)",
+           t.file, kv_b, t.shape_string(), nh * (dn + dv), rkv);
+    const std::string kb = b + "attn_k_b.weight", vb = b + "attn_v_b.weight";
+    out_.push_back({kb, {dn, rkv, nh}, matrix_type(kb, dn), RowKind::kKeyB, {kv_b}});
+    out_.push_back({vb, {rkv, dv, nh}, matrix_type(vb, rkv), RowKind::kValueB, {kv_b}});
+    matrix(b + "attn_output.weight", p + "self_attn.o_proj.weight");
+    if (c_.q_lora_rank) {
+      vector(b + "attn_q_a_norm.weight", p + "self_attn.q_a_layernorm.weight");
+      matrix(b + "attn_q_a.weight", p + "self_attn.q_a_proj.weight");
+      matrix(b + "attn_q_b.weight", p + "self_attn.q_b_proj.weight");
+    } else {
+      matrix(b + "attn_q.weight", p + "self_attn.q_proj.weight");
+    }
+  }
+
+  const Checkpoint& ckpt_;
+  const DeepSeekConfig& c_;
+  const TargetType& target_;
+  std::vector<OutputTensor> out_;
+  std::set<std::string> used_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Encoding rows.
+
+WeightMatrix source_matrix(const Checkpoint& ckpt, const DeepSeekConfig& c,
+                           const std::string& name) {
+  const TensorInfo& t = *ckpt.find(name);
+  WeightMatrix w;
+  w.name = name;
+  w.dtype = t.dtype;
+  w.rows = t.shape.size() == 2 ? t.shape[0] : 1;
+  w.cols = t.shape.back();
+  w.data = t.data.data();
+  if (t.dtype == DType::kF8E4M3) {
+    const TensorInfo* scale = ckpt.find(name + "_scale_inv");
+    if (scale == nullptr)
+      fail("{}: FP8 tensor '{}' has no companion '{}_scale_inv' (its block scales)", t.file, name,
+           name);
+    w.block_rows = c.quantization ? c.quantization->block_rows : 128;
+    w.block_cols = c.quantization ? c.quantization->block_cols : 128;
+    const std::vector<std::int64_t> want = {(w.rows + w.block_rows - 1) / w.block_rows,
+                                            (w.cols + w.block_cols - 1) / w.block_cols};
+    if (scale->dtype != DType::kF32 || scale->shape != want)
+      fail("{}: tensor '{}_scale_inv' is {} {}, expected F32 [{}, {}]", scale->file, name,
+           dtype_name(scale->dtype), scale->shape_string(), want[0], want[1]);
+    w.block_scales = reinterpret_cast<const float*>(scale->data.data());
+  } else if (t.dtype != DType::kF32 && t.dtype != DType::kBF16 && t.dtype != DType::kF16) {
+    fail("{}: tensor '{}' is {}, expected F32, BF16, F16 or F8_E4M3", t.file, name,
+         dtype_name(t.dtype));
+  }
+  return w;
+}
+
+void encode_row(DType dtype, const float* x, std::int64_t n, std::uint8_t* dst) {
+  switch (dtype) {
+    case DType::kF32:
+      std::memcpy(dst, x, static_cast<std::size_t>(n) * sizeof(float));
+      return;
+    case DType::kBF16:
+      for (std::int64_t i = 0; i < n; ++i) {
+        const std::uint16_t h = f32_to_bf16(x[i]);
+        std::memcpy(dst + 2 * i, &h, 2);
+      }
+      return;
+    case DType::kF16:
+      for (std::int64_t i = 0; i < n; ++i) {
+        const std::uint16_t h = f32_to_f16(x[i]);
+        std::memcpy(dst + 2 * i, &h, 2);
+      }
+      return;
+    default:
+      quantize_row(dtype, x, dst, n);
+  }
+}
+
+// Writes one tensor's bytes, a chunk of rows at a time.
+void write_tensor(const Checkpoint& ckpt, const DeepSeekConfig& c, const OutputTensor& o,
+                  GgufWriter& writer, ThreadPool& pool,
+                  const std::function<void(std::uint64_t)>& done) {
+  std::vector<WeightMatrix> sources;
+  for (const std::string& s : o.sources) sources.push_back(source_matrix(ckpt, c, s));
+  const std::int64_t n = o.row_length(), rows = o.rows();
+  const auto row_bytes = static_cast<std::size_t>(dtype_row_bytes(o.dtype, n));
+
+  // kv_b_proj in float32, for the per-head transposes (the one tensor read whole).
+  std::vector<float> kv_b;
+  if (o.kind == RowKind::kKeyB || o.kind == RowKind::kValueB) {
+    const WeightMatrix& w = sources[0];
+    kv_b.resize(static_cast<std::size_t>(w.rows * w.cols));
+    pool.parallel_for(w.rows, 16, [&](std::int64_t r0, std::int64_t r1, int) {
+      dequantize_rows(w, r0, r1, kv_b.data() + r0 * w.cols);
+    });
+  }
+  const std::int64_t dn = c.qk_nope_head_dim, dv = c.v_head_dim, rkv = c.kv_lora_rank;
+  // A bit-exact copy where the stored row already is the output row.
+  const bool copy = (o.kind == RowKind::kDirect || o.kind == RowKind::kStacked) &&
+                    std::all_of(sources.begin(), sources.end(),
+                                [&](const WeightMatrix& w) { return w.dtype == o.dtype; });
+
+  const auto read_row = [&](std::int64_t r, float* x, std::uint8_t* dst) {
+    switch (o.kind) {
+      case RowKind::kDirect:
+      case RowKind::kStacked: {
+        const std::int64_t per = sources[0].rows;
+        const WeightMatrix& w = sources[static_cast<std::size_t>(r / per)];
+        if (copy) {
+          std::memcpy(dst, w.data + static_cast<std::size_t>(r % per) * row_bytes, row_bytes);
+          return;
+        }
+        dequantize_rows(w, r % per, r % per + 1, x);
+        break;
+      }
+      case RowKind::kKeyB: {  // row (h, i): W_UK[h][j, i] for j < dn
+        const std::int64_t h = r / rkv, i = r % rkv;
+        for (std::int64_t j = 0; j < dn; ++j)
+          x[j] = kv_b[static_cast<std::size_t>((h * (dn + dv) + j) * rkv + i)];
+        break;
+      }
+      case RowKind::kValueB: {  // row (h, d): W_UV[h][d, :]
+        const std::int64_t h = r / dv, d = r % dv;
+        std::memcpy(x, kv_b.data() + (h * (dn + dv) + dn + d) * rkv,
+                    static_cast<std::size_t>(rkv) * sizeof(float));
+        break;
+      }
+    }
+    encode_row(o.dtype, x, n, dst);
+  };
+
+  constexpr std::size_t kChunkBytes = 16u << 20;
+  const std::int64_t chunk_rows = std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(kChunkBytes / (static_cast<std::size_t>(n) * 4)));
+  std::vector<std::uint8_t> chunk;
+  std::vector<std::vector<float>> scratch(static_cast<std::size_t>(pool.size()),
+                                          std::vector<float>(static_cast<std::size_t>(n)));
+  for (std::int64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
+    const std::int64_t r1 = std::min(rows, r0 + chunk_rows);
+    chunk.resize(static_cast<std::size_t>(r1 - r0) * row_bytes);
+    pool.parallel_for(r1 - r0, 1, [&](std::int64_t b, std::int64_t e, int thread) {
+      float* x = scratch[static_cast<std::size_t>(thread)].data();
+      for (std::int64_t r = b; r < e; ++r)
+        read_row(r0 + r, x, chunk.data() + static_cast<std::size_t>(r) * row_bytes);
+    });
+    writer.write_tensor_data(chunk);
+    done(chunk.size());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metadata, in the order the converter writes it.
+
+void set_metadata(GgufWriter& w, const std::string& folder, const json& raw,
+                  const DeepSeekConfig& c, const TargetType& target) {
+  const std::string a = "deepseek2.";
+  const auto u32 = [](std::int64_t v) { return static_cast<std::uint32_t>(v); };
+  const auto f32 = [](double v) { return static_cast<float>(v); };
+  w.set("general.architecture", "deepseek2");
+  w.set("general.type", "model");
+  std::string name = fs::path(folder).filename().string();
+  if (name.empty()) name = fs::path(folder).parent_path().filename().string();
+  w.set("general.name", name);
+  w.set(a + "block_count", u32(c.num_hidden_layers));
+  w.set(a + "context_length", u32(c.max_position_embeddings));
+  w.set(a + "embedding_length", u32(c.hidden_size));
+  w.set(a + "feed_forward_length", u32(c.intermediate_size));
+  w.set(a + "attention.head_count", u32(c.num_attention_heads));
+  w.set(a + "attention.head_count_kv", std::uint32_t{1});  // MLA as MQA over the latent
+  if (c.rope_scaling) {
+    const YarnScaling& y = *c.rope_scaling;
+    const json& rs = raw["rope_scaling"];
+    w.set(a + "rope.scaling.type", "yarn");
+    w.set(a + "rope.scaling.factor", f32(y.factor));
+    w.set(a + "rope.scaling.original_context_length", u32(y.original_max_position_embeddings));
+    if (rs.contains("beta_fast")) w.set(a + "rope.scaling.yarn_beta_fast", f32(y.beta_fast));
+    if (rs.contains("beta_slow")) w.set(a + "rope.scaling.yarn_beta_slow", f32(y.beta_slow));
+  }
+  w.set(a + "rope.freq_base", f32(c.rope_theta));
+  w.set(a + "attention.layer_norm_rms_epsilon", f32(c.rms_norm_eps));
+  if (c.n_routed_experts) {
+    w.set(a + "expert_count", u32(*c.n_routed_experts));
+    w.set(a + "expert_used_count", u32(c.num_experts_per_tok));
+  }
+  if (raw.contains("n_group") && !raw["n_group"].is_null())
+    w.set(a + "expert_group_count", u32(c.n_group));
+  if (raw.contains("topk_group") && !raw["topk_group"].is_null())
+    w.set(a + "expert_group_used_count", u32(c.topk_group));
+  if (raw.contains("scoring_func"))  // llama.cpp: 1 softmax, 2 sigmoid
+    w.set(a + "expert_gating_func",
+          std::uint32_t{c.scoring_func == ScoringFunc::kSigmoid ? 2u : 1u});
+  w.set("general.file_type", target.ftype);
+  w.set(a + "leading_dense_block_count",
+        u32(c.n_routed_experts ? c.first_k_dense_replace : c.num_hidden_layers));
+  w.set(a + "vocab_size", u32(c.vocab_size));
+  if (c.q_lora_rank) w.set(a + "attention.q_lora_rank", u32(*c.q_lora_rank));
+  w.set(a + "attention.kv_lora_rank", u32(c.kv_lora_rank));
+  // Split MLA: the cache holds the latent (kv_lora_rank) plus the rope key per token.
+  w.set(a + "attention.key_length", u32(c.kv_lora_rank + c.qk_rope_head_dim));
+  w.set(a + "attention.value_length", u32(c.kv_lora_rank));
+  w.set(a + "attention.key_length_mla", u32(c.qk_nope_head_dim + c.qk_rope_head_dim));
+  w.set(a + "attention.value_length_mla", u32(c.v_head_dim));
+  w.set(a + "expert_feed_forward_length",
+        u32(c.n_routed_experts ? c.moe_intermediate_size : c.intermediate_size));
+  w.set(a + "expert_shared_count", u32(c.n_shared_experts));
+  if (raw.contains("routed_scaling_factor") && !raw["routed_scaling_factor"].is_null())
+    w.set(a + "expert_weights_scale", f32(c.routed_scaling_factor));
+  if (c.norm_topk_prob) w.set(a + "expert_weights_norm", true);
+  w.set(a + "rope.dimension_count", u32(c.qk_rope_head_dim));
+  if (c.rope_scaling && raw["rope_scaling"].contains("mscale_all_dim"))
+    // llama.cpp's deepseek2 convention: yarn_log_multiplier = 0.1 * mscale_all_dim.
+    w.set(a + "rope.scaling.yarn_log_multiplier", f32(0.1 * c.rope_scaling->mscale_all_dim));
+  w.set("general.quantization_version", std::uint32_t{2});
+}
+
+void set_tokenizer(GgufWriter& w, const GgufTokenizer& t) {
+  w.set("tokenizer.ggml.model", "gpt2");
+  w.set("tokenizer.ggml.pre", t.pre);
+  w.set("tokenizer.ggml.tokens", GgufValue::string_array(std::span<const std::string>(t.tokens)));
+  w.set("tokenizer.ggml.token_type", GgufValue::array(std::span<const std::int32_t>(t.types)));
+  w.set("tokenizer.ggml.merges", GgufValue::string_array(std::span<const std::string>(t.merges)));
+  for (const auto& [key, id] : t.ids) w.set(key, id);
+  for (const auto& [key, add] : t.adds) w.set(key, add);
+  if (t.chat_template) w.set("tokenizer.chat_template", *t.chat_template);
+}
+
+struct Options {
+  std::string model, type, out;
+  int threads = 0;
+};
+
+void quantize(const Options& opt) {
+  const TargetType target = parse_target(opt.type);
+  if (!fs::is_directory(opt.model))
+    fail("{}: not a folder; expected a Hugging Face model folder (config.json, *.safetensors)",
+         opt.model);
+  const fs::path out_dir = fs::absolute(opt.out).parent_path();
+  if (!fs::is_directory(out_dir))
+    fail("--out {}: folder {} does not exist", opt.out, out_dir.string());
+  const std::string config_path = opt.model + "/config.json";
+  const json raw = read_json_file(config_path);
+  const DeepSeekConfig c = parse_deepseek_config(raw, config_path);
+  const Checkpoint ckpt(opt.model);
+  const GgufTokenizer tokenizer = read_tokenizer(opt.model, c.vocab_size, raw);
+
+  Planner planner(ckpt, c, target);
+  const std::vector<OutputTensor> plan = planner.plan();
+  // Every checkpoint tensor is either written or an MTP layer's (dropped, as the converter does).
+  std::size_t mtp = 0;
+  for (const auto& [name, info] : ckpt.tensors()) {
+    if (planner.used().contains(name)) continue;
+    std::int64_t layer = -1;
+    if (std::sscanf(name.c_str(), "model.layers.%ld.", &layer) == 1 &&
+        layer >= c.num_hidden_layers) {
+      ++mtp;
+      continue;
+    }
+    fail("{}: tensor '{}' has no place in a deepseek2 GGUF", info->file, name);
+  }
+
+  GgufWriter writer(opt.out);
+  set_metadata(writer, opt.model, raw, c, target);
+  set_tokenizer(writer, tokenizer);
+  std::uint64_t total = 0;
+  std::map<std::string, std::size_t> by_type;
+  for (const OutputTensor& o : plan) {
+    writer.add_tensor(o.name, o.dtype, o.dims);
+    total += o.bytes();
+    ++by_type[std::string(dtype_name(o.dtype))];
+  }
+  ThreadPool pool(opt.threads > 0 ? opt.threads : ThreadPool::default_threads());
+  const bool terminal = ::isatty(STDERR_FILENO) != 0;
+  std::unique_ptr<DownloadProgress> progress;
+  if (terminal) {
+    progress = std::make_unique<DownloadProgress>(stderr, true);
+    progress->begin(fs::path(opt.out).filename().string(), static_cast<std::int64_t>(total), 0);
+  }
+  std::uint64_t written = 0;
+  for (const OutputTensor& o : plan)
+    write_tensor(ckpt, c, o, writer, pool, [&](std::uint64_t bytes) {
+      written += bytes;
+      if (progress) progress->update(static_cast<std::int64_t>(written));
+    });
+  writer.finish();
+  if (progress) progress->end(true);
+  std::string types;
+  for (const auto& [type, count] : by_type)
+    types += fmt::format("{}{} {}", types.empty() ? "" : ", ", count, type);
+  std::fprintf(stderr, "quantize: wrote %s (%zu tensors: %s; %.2f GB)%s\n", opt.out.c_str(),
+               plan.size(), types.c_str(), static_cast<double>(total) / 1e9,
+               mtp > 0 ? fmt::format("; dropped {} MTP tensors (layers >= {}), as llama.cpp's "
+                                     "converter does",
+                                     mtp, c.num_hidden_layers)
+                             .c_str()
+                       : "");
+}
+
+}  // namespace
+
+void register_quantize(CLI::App& app) {
+  auto opt = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(
+      "quantize",
+      "Convert a DeepSeek Hugging Face folder to a GGUF (llama.cpp's deepseek2 layout)");
+  cmd->add_option("model", opt->model, "Hugging Face model folder")->required();
+  cmd->add_option("--type", opt->type, "Matrix type: q8_0, q4_k (Q4_K_M mix), q6_k, bf16, f16, f32")
+      ->required();
+  cmd->add_option("--out", opt->out, "Output GGUF file (written atomically)")->required();
+  cmd->add_option("-t,--threads", opt->threads, "Threads (default: all CPUs)");
+  cmd->callback([opt] { quantize(*opt); });
+}
+
+}  // namespace whale::cli
