@@ -48,6 +48,12 @@ int ThreadPool::default_threads() {
 }
 
 void ThreadPool::run_chunks(int thread_index) {
+  // Chunk i < size() belongs to thread i: every thread takes part in every job that has a chunk
+  // for it, so the per-thread scratch a job grows is grown on its first run, not at whatever
+  // later step a slow-to-wake thread first wins a chunk (decode must not allocate once warm).
+  // The rest are claimed dynamically.
+  const std::int64_t own = static_cast<std::int64_t>(thread_index) * job_grain_;
+  if (own < job_n_) job_.call(job_.fn, own, std::min(own + job_grain_, job_n_), thread_index);
   for (;;) {
     const std::int64_t begin = next_.fetch_add(job_grain_, std::memory_order_relaxed);
     if (begin >= job_n_) break;
@@ -92,7 +98,7 @@ void ThreadPool::run(Job job, std::int64_t n, std::int64_t grain) {
   job_ = job;
   job_n_ = n;
   job_grain_ = grain;
-  next_.store(0, std::memory_order_relaxed);
+  next_.store(static_cast<std::int64_t>(size()) * grain, std::memory_order_relaxed);
   busy_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   generation_.fetch_add(1);  // publishes the job fields above
   if (sleeping_.load() > 0) {
