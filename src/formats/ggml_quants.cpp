@@ -495,23 +495,32 @@ void quantize_row(DType dtype, const float* x, void* dst, std::int64_t n) {
   }
 }
 
+namespace {
+
+// One block of quantize_int8_blocks / quantize_int16_blocks: codes in [-limit, limit].
+template <typename Code>
+void quantize_block(const float* x, std::int64_t n, int limit, Code* q, float* scale) {
+  float amax = 0.0f;
+  bool finite = true;
+  for (std::int64_t j = 0; j < n; ++j) {
+    amax = std::max(amax, std::fabs(x[j]));
+    finite = finite && std::isfinite(x[j]);
+  }
+  // A NaN or infinity makes the block's scale NaN, so that it reaches every output it feeds
+  // as it would in float arithmetic.
+  const float lim = static_cast<float>(limit);
+  *scale = finite ? amax / lim : std::numeric_limits<float>::quiet_NaN();
+  const float inv = finite && amax > 0.0f ? lim / amax : 0.0f;
+  for (std::int64_t j = 0; j < n; ++j)
+    q[j] = static_cast<Code>(std::clamp(round_to_int(x[j] * inv), -limit, limit));
+}
+
+}  // namespace
+
 void quantize_int8_blocks(const float* x, std::int64_t n, std::int64_t block, std::int8_t* q,
                           float* scale, std::int16_t* sums16) {
-  for (std::int64_t b0 = 0; b0 < n; b0 += block) {
-    float amax = 0.0f;
-    bool finite = true;
-    for (std::int64_t j = b0; j < b0 + block; ++j) {
-      amax = std::max(amax, std::fabs(x[j]));
-      finite = finite && std::isfinite(x[j]);
-    }
-    // A NaN or infinity makes the block's scale NaN, so that it reaches every output it feeds
-    // as it would in float arithmetic.
-    const float d = finite ? amax / 127.0f : std::numeric_limits<float>::quiet_NaN();
-    const float inv = finite && amax > 0.0f ? 127.0f / amax : 0.0f;
-    scale[b0 / block] = d;
-    for (std::int64_t j = b0; j < b0 + block; ++j)
-      q[j] = static_cast<std::int8_t>(std::clamp(round_to_int(x[j] * inv), -127, 127));
-  }
+  for (std::int64_t b0 = 0; b0 < n; b0 += block)
+    quantize_block(x + b0, block, 127, q + b0, scale + b0 / block);
   if (sums16 != nullptr) {
     for (std::int64_t g = 0; g < n / 16; ++g) {
       int s = 0;
@@ -519,6 +528,12 @@ void quantize_int8_blocks(const float* x, std::int64_t n, std::int64_t block, st
       sums16[g] = static_cast<std::int16_t>(s);
     }
   }
+}
+
+void quantize_int16_blocks(const float* x, std::int64_t n, std::int64_t block, std::int16_t* q,
+                           float* scale) {
+  for (std::int64_t b0 = 0; b0 < n; b0 += block)
+    quantize_block(x + b0, block, 32767, q + b0, scale + b0 / block);
 }
 
 }  // namespace whale

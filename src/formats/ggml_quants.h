@@ -31,4 +31,10 @@ void quantize_row(DType dtype, const float* x, void* dst, std::int64_t n);
 void quantize_int8_blocks(const float* x, std::int64_t n, std::int64_t block, std::int8_t* q,
                           float* scale, std::int16_t* sums16);
 
+// Activations for the Q8_0 kernels: the same with 16-bit codes, scale[b] = max|x| / 32767 and
+// q in [-32767, 32767]: the activation's rounding error is 258 times smaller than with int8
+// codes, so a Q8_0 product stays within float rounding of the dequantized weights' product.
+void quantize_int16_blocks(const float* x, std::int64_t n, std::int64_t block, std::int16_t* q,
+                           float* scale);
+
 }  // namespace whale

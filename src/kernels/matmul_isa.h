@@ -25,9 +25,5 @@ void matmul_tile_f32(const float* tile, long n_rows, long cols, const float* x, 
 void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end,
                       const Int8Activations& a, float* y, long y_stride);
 }  // namespace isa_avx512
-namespace isa_avx512vnni {
-void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end,
-                      const Int8Activations& a, float* y, long y_stride);
-}  // namespace isa_avx512vnni
 
 }  // namespace whale

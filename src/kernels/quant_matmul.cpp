@@ -14,6 +14,7 @@ namespace {
 
 struct ActivationScratch {
   std::vector<std::int8_t> q;
+  std::vector<std::int16_t> q16;
   std::vector<float> scale;
   std::vector<std::int16_t> sums16;
 };
@@ -35,20 +36,20 @@ float tree8(const float* v) {
   return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
 }
 
-float dot_q8_0(const BlockQ8_0* w, const std::int8_t* xq, const float* xd, std::int64_t nb) {
-  float acc[16] = {};
+float dot_q8_0(const BlockQ8_0* w, const std::int16_t* xq, const float* xd, std::int64_t nb) {
+  float acc[32] = {};
   for (std::int64_t b = 0; b < nb; ++b) {
     const float p = half_to_float(w[b].d) * xd[b];
-    for (int k = 0; k < 8; ++k) {
-      int s = 0;
-      for (int i = 4 * k; i < 4 * k + 4; ++i) s += w[b].qs[i] * xq[32 * b + i];
-      float& a = acc[8 * (b % 2) + k];
+    for (int l = 0; l < 16; ++l) {
+      const int s =
+          w[b].qs[2 * l] * xq[32 * b + 2 * l] + w[b].qs[2 * l + 1] * xq[32 * b + 2 * l + 1];
+      float& a = acc[16 * (b % 2) + l];
       a = a + static_cast<float>(s) * p;
     }
   }
-  float s[8];
-  for (int k = 0; k < 8; ++k) s[k] = acc[k] + acc[k + 8];
-  return tree8(s);
+  float u[8];
+  for (int k = 0; k < 8; ++k) u[k] = (acc[k] + acc[k + 16]) + (acc[k + 8] + acc[k + 24]);
+  return tree8(u);
 }
 
 float dot_q4_k(const BlockQ4_K* w, const std::int8_t* xq, const float* xd, const std::int16_t* xs,
@@ -117,13 +118,13 @@ void int8_matmul_rows_scalar(const WeightMatrix& w, std::int64_t row_begin, std:
   for (std::int64_t r = row_begin; r < row_end; ++r) {
     const std::uint8_t* row = w.data + r * row_bytes;
     for (std::int64_t t = 0; t < a.n_tokens; ++t) {
-      const std::int8_t* xq = a.q + t * w.cols;
+      const std::int8_t* xq = a.q != nullptr ? a.q + t * w.cols : nullptr;
       const float* xd = a.scale + t * scales_per_token;
       const std::int16_t* xs = a.sums16 != nullptr ? a.sums16 + t * (w.cols / 16) : nullptr;
       float out;
       switch (w.dtype) {
         case DType::kQ8_0:
-          out = dot_q8_0(reinterpret_cast<const BlockQ8_0*>(row), xq, xd, nb);
+          out = dot_q8_0(reinterpret_cast<const BlockQ8_0*>(row), a.q16 + t * w.cols, xd, nb);
           break;
         case DType::kQ4_K:
           out = dot_q4_k(reinterpret_cast<const BlockQ4_K*>(row), xq, xd, xs, nb);
@@ -145,23 +146,29 @@ Int8Activations quantize_activations(DType weight_dtype, const float* x, std::in
   a.n_tokens = n_tokens;
   a.cols = cols;
   a.block = weight_dtype == DType::kQ8_0 ? kQK : kQK_K;
-  const bool sums = weight_dtype != DType::kQ8_0;
   auto& s = activation_scratch;
+  grow(s.scale, n_tokens * (cols / a.block) + 16);
+  a.scale = s.scale.data();
+  if (weight_dtype == DType::kQ8_0) {
+    grow(s.q16, n_tokens * cols + 32);  // slack: kernels may load a whole vector at the end
+    for (std::int64_t t = 0; t < n_tokens; ++t)
+      quantize_int16_blocks(x + t * cols, cols, a.block, s.q16.data() + t * cols,
+                            s.scale.data() + t * (cols / a.block));
+    a.q16 = s.q16.data();
+    return a;
+  }
   // 64 bytes of slack: kernels may load a whole vector at the last block.
   grow(s.q, n_tokens * cols + 64);
-  grow(s.scale, n_tokens * (cols / a.block) + 16);
-  if (sums) grow(s.sums16, n_tokens * (cols / 16) + 16);
+  grow(s.sums16, n_tokens * (cols / 16) + 16);
   for (std::int64_t t = 0; t < n_tokens; ++t)
     quantize_int8_blocks(x + t * cols, cols, a.block, s.q.data() + t * cols,
-                         s.scale.data() + t * (cols / a.block),
-                         sums ? s.sums16.data() + t * (cols / 16) : nullptr);
+                         s.scale.data() + t * (cols / a.block), s.sums16.data() + t * (cols / 16));
   if (weight_dtype == DType::kQ4_K) {
     for (std::int64_t i = 0; i < n_tokens * cols; i += 128)
       std::swap_ranges(s.q.data() + i + 32, s.q.data() + i + 64, s.q.data() + i + 64);
   }
   a.q = s.q.data();
-  a.scale = s.scale.data();
-  a.sums16 = sums ? s.sums16.data() : nullptr;
+  a.sums16 = s.sums16.data();
   return a;
 }
 
@@ -173,8 +180,6 @@ bool int8_kernel_supported(Int8Kernel kernel) {
       return cpu_features().avx2;
     case Int8Kernel::kAvx512:
       return cpu_features().avx512;
-    case Int8Kernel::kAvx512Vnni:
-      return cpu_features().avx512_vnni;
   }
   return false;
 }
@@ -187,7 +192,7 @@ Int8Kernel int8_kernel_for(Isa isa) {
     case Isa::kAvx2:
       return Int8Kernel::kAvx2;
     case Isa::kAvx512:
-      return cpu_features().avx512_vnni ? Int8Kernel::kAvx512Vnni : Int8Kernel::kAvx512;
+      return Int8Kernel::kAvx512;
   }
   return Int8Kernel::kScalar;
 }
@@ -203,8 +208,6 @@ void int8_matmul_rows(Int8Kernel kernel, const WeightMatrix& w, std::int64_t row
       return isa_avx2::int8_matmul_rows(w, row_begin, row_end, a, y, y_stride);
     case Int8Kernel::kAvx512:
       return isa_avx512::int8_matmul_rows(w, row_begin, row_end, a, y, y_stride);
-    case Int8Kernel::kAvx512Vnni:
-      return isa_avx512vnni::int8_matmul_rows(w, row_begin, row_end, a, y, y_stride);
   }
 }
 

@@ -1,13 +1,16 @@
-// matmul on GGML block weights (Q8_0, Q4_K, Q6_K) with int8 dot products: the activations
-// are quantized once per call to int8 blocks (32 values for Q8_0 weights, 256 with 16-value
-// partial sums for the k-quants), every block product is an exact integer sum, and the float
-// scales are applied in one fixed order, so every ISA path gives bit-identical results.
+// matmul on GGML block weights (Q8_0, Q4_K, Q6_K) with integer dot products: the activations
+// are quantized once per call, to int16 blocks of 32 values for Q8_0 weights (8-bit weights
+// leave the error budget to the weights: int8 activations would add as much again, enough to
+// flip greedy tokens of a Q8_0 model that float activations keep) and to int8 blocks of 256
+// with 16-value partial sums for the k-quants. Every block product is an exact integer sum,
+// and the float scales are applied in one fixed order, so every ISA path gives bit-identical
+// results.
 //
 // The fixed order (the scalar twin in quant_matmul.cpp is its definition), with
 // tree8(v) = ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7)), the reduction of an 8-float register:
-//  - Q8_0: 16 float accumulators; the four-byte group k of block b adds
-//    float(sum of its four products) * (d_w[b] * d_x[b]) to accumulator 8 * (b % 2) + k; the
-//    result is tree8(acc_k + acc_{k+8}).
+//  - Q8_0: 32 float accumulators; the value pair l (values 2l, 2l+1, l < 16) of block b adds
+//    float(sum of its two products) * (d_w[b] * d_x[b]) to accumulator 16 * (b % 2) + l; the
+//    result is tree8(u) with u_k = (acc_k + acc_{k+16}) + (acc_{k+8} + acc_{k+24}).
 //  - Q4_K, Q6_K: per super-block, 16 exact integer lanes: the value at activation position p
 //    (0..255, see Int8Activations::q for Q4_K's order) adds scale * code * x to lane
 //    (p % 64) / 4 (Q6_K codes unsigned, 0..63, and lane
@@ -29,7 +32,7 @@ inline bool has_int8_kernel(DType dtype) {
   return dtype == DType::kQ8_0 || dtype == DType::kQ4_K || dtype == DType::kQ6_K;
 }
 
-// Activations as int8 blocks, structure of arrays (contiguous codes load as whole vectors).
+// Activations as integer blocks, structure of arrays (contiguous codes load as whole vectors).
 struct Int8Activations {
   std::int64_t n_tokens = 0;
   std::int64_t cols = 0;
@@ -37,7 +40,9 @@ struct Int8Activations {
   // [n_tokens, cols]. For Q4_K weights, in each 128 values the second and third 32-value
   // quarters are swapped: a Q4_K byte group of 64 holds values [0,32) and [64,96) of a 128 in
   // its low nibbles, so those activations then load as one 64-byte vector.
+  // Not set for Q8_0 weights, which take q16.
   const std::int8_t* q = nullptr;
+  const std::int16_t* q16 = nullptr;     // [n_tokens, cols], Q8_0 weights only
   const float* scale = nullptr;          // [n_tokens, cols / block]
   const std::int16_t* sums16 = nullptr;  // [n_tokens, cols / 16], k-quants only, natural order
 };
@@ -47,11 +52,12 @@ struct Int8Activations {
 Int8Activations quantize_activations(DType weight_dtype, const float* x, std::int64_t n_tokens,
                                      std::int64_t cols);
 
-// The int8 kernels. kAvx512Vnni differs from kAvx512 only in using vpdpbusd.
-enum class Int8Kernel { kScalar, kAvx2, kAvx512, kAvx512Vnni };
+// The integer kernels. (vpdpbusd would save one instruction of three in the k-quant inner
+// loops but not the per-sub-block scale products; VNNI has no path of its own yet.)
+enum class Int8Kernel { kScalar, kAvx2, kAvx512 };
 
 bool int8_kernel_supported(Int8Kernel kernel);
-// The best supported kernel for an ISA path (kAvx512 -> VNNI where the CPU has it).
+// The kernel of an ISA path (scalar where the CPU lacks it).
 Int8Kernel int8_kernel_for(Isa isa);
 
 // y[t * y_stride + (r - row_begin)] for r in [row_begin, row_end), all tokens of `a`.

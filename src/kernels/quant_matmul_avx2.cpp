@@ -1,6 +1,6 @@
-// int8 kernels for AVX2 (quant_matmul.h): vpmaddubsw (unsigned x signed bytes -> int16 pairs)
-// then vpmaddwd into int32. Compiled with -mavx2 -mfma -mf16c; run only where cpu_features()
-// reports them.
+// Integer kernels for AVX2 (quant_matmul.h): vpmaddubsw (unsigned x signed bytes -> int16
+// pairs) then vpmaddwd into int32 for the k-quants, vpmaddwd on int16 activations for Q8_0.
+// Compiled with -mavx2 -mfma -mf16c; run only where cpu_features() reports them.
 #include <immintrin.h>
 
 #include "formats/ggml_blocks.h"
@@ -32,43 +32,50 @@ inline __m256i pick_word_pair(int j) {
                           _mm_set1_epi16(static_cast<short>(((2 * j + 1) << 8) | (2 * j))));
 }
 
+// Q8_0 against int16 activations: each block as two registers of 16 values (lanes 0-7 and
+// 8-15 of quant_matmul.h's order), vpmaddwd sums the value pairs.
 struct Q8_0Kernel {
   const Int8Activations& a;
   long nb;
 
   template <int N>
-  static inline void block(const BlockQ8_0& w, long b, const signed char* const* xq,
-                           const float* const* xd, __m256* acc) {
-    const __m256i q = load256(w.qs);
-    const __m256i abs_q = _mm256_sign_epi8(q, q);  // -128 stays 0x80 = 128 unsigned: exact
+  static inline void block(const BlockQ8_0& w, long b, const short* const* xq,
+                           const float* const* xd, __m256* lo, __m256* hi) {
+    const __m256i q_lo =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.qs)));
+    const __m256i q_hi =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.qs + 16)));
     const float dw = _cvtsh_ss(w.d);
     for (int t = 0; t < N; ++t) {
-      const __m256i x = _mm256_sign_epi8(load256(xq[t] + 32 * b), q);
-      const __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(abs_q, x), _mm256_set1_epi16(1));
-      acc[t] = _mm256_add_ps(
-          acc[t], _mm256_mul_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(dw * xd[t][b])));
+      const short* x = xq[t] + 32 * b;
+      const __m256 p = _mm256_set1_ps(dw * xd[t][b]);
+      lo[t] = _mm256_add_ps(
+          lo[t], _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(q_lo, load256(x))), p));
+      hi[t] = _mm256_add_ps(
+          hi[t], _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(q_hi, load256(x + 16))), p));
     }
   }
 
   template <int N>
   void run(const unsigned char* row, long t0, float* out) const {
     const auto* w = reinterpret_cast<const BlockQ8_0*>(row);
-    const signed char* xq[N];
+    const short* xq[N];
     const float* xd[N];
-    __m256 even[N], odd[N];
+    __m256 lo[2][N], hi[2][N];  // even and odd blocks
     for (int t = 0; t < N; ++t) {
-      xq[t] = a.q + (t0 + t) * a.cols;
+      xq[t] = a.q16 + (t0 + t) * a.cols;
       xd[t] = a.scale + (t0 + t) * nb;
-      even[t] = _mm256_setzero_ps();
-      odd[t] = _mm256_setzero_ps();
+      for (int e = 0; e < 2; ++e) lo[e][t] = hi[e][t] = _mm256_setzero_ps();
     }
     long b = 0;
     for (; b + 2 <= nb; b += 2) {
-      block<N>(w[b], b, xq, xd, even);
-      block<N>(w[b + 1], b + 1, xq, xd, odd);
+      block<N>(w[b], b, xq, xd, lo[0], hi[0]);
+      block<N>(w[b + 1], b + 1, xq, xd, lo[1], hi[1]);
     }
-    if (b < nb) block<N>(w[b], b, xq, xd, even);
-    for (int t = 0; t < N; ++t) out[t] = hsum_ps(_mm256_add_ps(even[t], odd[t]));
+    if (b < nb) block<N>(w[b], b, xq, xd, lo[0], hi[0]);
+    for (int t = 0; t < N; ++t)
+      out[t] = hsum_ps(
+          _mm256_add_ps(_mm256_add_ps(lo[0][t], lo[1][t]), _mm256_add_ps(hi[0][t], hi[1][t])));
   }
 };
 

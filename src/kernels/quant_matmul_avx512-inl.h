@@ -1,7 +1,5 @@
-// int8 kernels for AVX-512 (quant_matmul.h), compiled twice: by quant_matmul_avx512.cpp
-// (vpmaddubsw + vpmaddwd) and quant_matmul_avx512vnni.cpp (vpdpbusd for Q8_0). The including
-// file defines dot_u8s8(u, s) and dot_u8s8_256(u, s): the int32 sums of four adjacent
-// unsigned x signed byte products. No standard library here (see matmul_simd-inl.h).
+// Integer kernels for AVX-512 (quant_matmul.h), included by quant_matmul_avx512.cpp. No
+// standard library here (see matmul_simd-inl.h).
 
 // tree8 of quant_matmul.h.
 inline float hsum_ps256(__m256 v) {
@@ -35,52 +33,42 @@ inline __m512i lanes_over(int shift, short stride, short offset) {
       _mm512_set1_epi16(offset));
 }
 
+// Q8_0 against int16 activations: one block per register, vpmaddwd sums the value pairs.
 struct Q8_0Kernel {
   const Int8Activations& a;
   long nb;
 
   template <int N>
+  static inline void block(const BlockQ8_0& w, long b, const short* const* xq,
+                           const float* const* xd, __m512* acc) {
+    const __m512i q = _mm512_cvtepi8_epi16(load256(w.qs));
+    const float dw = _cvtsh_ss(w.d);
+    for (int t = 0; t < N; ++t) {
+      const __m512i s = _mm512_madd_epi16(q, load512(xq[t] + 32 * b));
+      acc[t] = _mm512_add_ps(acc[t],
+                             _mm512_mul_ps(_mm512_cvtepi32_ps(s), _mm512_set1_ps(dw * xd[t][b])));
+    }
+  }
+
+  template <int N>
   void run(const unsigned char* row, long t0, float* out) const {
     const auto* w = reinterpret_cast<const BlockQ8_0*>(row);
-    const signed char* xq[N];
+    const short* xq[N];
     const float* xd[N];
-    __m512 acc[N];
+    __m512 acc[2][N];  // even and odd blocks
     for (int t = 0; t < N; ++t) {
-      xq[t] = a.q + (t0 + t) * a.cols;
+      xq[t] = a.q16 + (t0 + t) * a.cols;
       xd[t] = a.scale + (t0 + t) * nb;
-      acc[t] = _mm512_setzero_ps();
+      acc[0][t] = _mm512_setzero_ps();
+      acc[1][t] = _mm512_setzero_ps();
     }
-    // Lanes 0-7 take the first scale of a pair of blocks, lanes 8-15 the second.
-    const __m512i halves = _mm512_srli_epi32(
-        _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 3);
     long b = 0;
-    for (; b + 2 <= nb; b += 2) {  // blocks b and b+1 in one register: even blocks in lanes 0-7
-      const __m512i q =
-          _mm512_inserti64x4(_mm512_castsi256_si512(load256(w[b].qs)), load256(w[b + 1].qs), 1);
-      const __m512i abs_q = _mm512_abs_epi8(q);  // -128 stays 0x80 = 128 unsigned: exact
-      const __mmask64 negative = _mm512_movepi8_mask(q);
-      const __m128 dw = _mm_setr_ps(_cvtsh_ss(w[b].d), _cvtsh_ss(w[b + 1].d), 0.0f, 0.0f);
-      for (int t = 0; t < N; ++t) {
-        const __m512i x = load512(xq[t] + 32 * b);
-        const __m512i sx = _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x);
-        const __m128 dx =
-            _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(xd[t] + b)));
-        const __m512 p = _mm512_permutexvar_ps(halves, _mm512_castps128_ps512(_mm_mul_ps(dw, dx)));
-        acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(_mm512_cvtepi32_ps(dot_u8s8(abs_q, sx)), p));
-      }
+    for (; b + 2 <= nb; b += 2) {
+      block<N>(w[b], b, xq, xd, acc[0]);
+      block<N>(w[b + 1], b + 1, xq, xd, acc[1]);
     }
-    if (b < nb) {  // a last even block: lanes 0-7 only
-      const __m256i q = load256(w[b].qs);
-      const __m256i abs_q = _mm256_sign_epi8(q, q);
-      const float dw = _cvtsh_ss(w[b].d);
-      for (int t = 0; t < N; ++t) {
-        const __m256i sx = _mm256_sign_epi8(load256(xq[t] + 32 * b), q);
-        const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(dot_u8s8_256(abs_q, sx)),
-                                       _mm256_set1_ps(dw * xd[t][b]));
-        acc[t] = _mm512_mask_add_ps(acc[t], 0x00ff, acc[t], _mm512_zextps256_ps512(v));
-      }
-    }
-    for (int t = 0; t < N; ++t) out[t] = hsum_ps(acc[t]);
+    if (b < nb) block<N>(w[b], b, xq, xd, acc[0]);
+    for (int t = 0; t < N; ++t) out[t] = hsum_ps(_mm512_add_ps(acc[0][t], acc[1][t]));
   }
 };
 

@@ -1,4 +1,4 @@
-// int8 kernels for AVX-512 F/BW/VL/DQ without VNNI (quant_matmul_avx512-inl.h).
+// Integer kernels for AVX-512 F/BW/VL/DQ (quant_matmul_avx512-inl.h).
 #include <immintrin.h>
 
 #include "formats/ggml_blocks.h"
@@ -13,13 +13,6 @@
 
 namespace whale::isa_avx512 {
 namespace {
-
-inline __m512i dot_u8s8(__m512i u, __m512i s) {
-  return _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1));
-}
-inline __m256i dot_u8s8_256(__m256i u, __m256i s) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
-}
 
 #include "kernels/quant_matmul_avx512-inl.h"
 
