@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "kernels/bandwidth.h"
 #include "kernels/cpu_features.h"
+#include "model/deepseek.h"
 #include "model/load.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
@@ -44,7 +45,7 @@ std::int64_t peak_rss_bytes() {
 
 void register_bench(CLI::App& app) {
   struct Options {
-    std::string model, cache_dtype = "bf16";
+    std::string model, cache_dtype = "bf16", mla_form = "auto";
     std::int64_t prompt = 512, gen = 128, depth = 0;
     int threads = 0, repeats = 3;
     bool json = false, no_bandwidth = false;
@@ -52,7 +53,8 @@ void register_bench(CLI::App& app) {
   auto opt = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure prefill and decode speed");
   cmd->add_option("model", opt->model, "Model folder")->required();
-  cmd->add_option("-p,--prompt", opt->prompt, "Prefill length (0: skip)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("-p,--prompt", opt->prompt, "Prefill length (0: skip)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("-n,--gen", opt->gen, "Decoded tokens (0: skip)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--depth", opt->depth, "Tokens already in the cache before measuring")
       ->check(CLI::NonNegativeNumber);
@@ -60,10 +62,18 @@ void register_bench(CLI::App& app) {
   cmd->add_option("-r,--repeats", opt->repeats, "Runs per measurement")->check(CLI::PositiveNumber);
   cmd->add_option("--cache-dtype", opt->cache_dtype, "Latent cache storage: bf16 or f32")
       ->check(CLI::IsMember({"f32", "bf16"}));
+  cmd->add_option("--mla-form", opt->mla_form,
+                  "DeepSeek attention in prefill: auto (the cheaper), absorbed or expanded")
+      ->check(CLI::IsMember({"auto", "absorbed", "expanded"}));
   cmd->add_flag("--json", opt->json, "Print one JSON object");
   cmd->add_flag("--no-bandwidth", opt->no_bandwidth, "Skip measuring the machine's bandwidth");
   cmd->callback([opt] {
     auto model = load_model(opt->model);
+    if (auto* deepseek = dynamic_cast<DeepSeekModel*>(model.get())) {
+      deepseek->set_mla_form(opt->mla_form == "absorbed"   ? MlaForm::kAbsorbed
+                             : opt->mla_form == "expanded" ? MlaForm::kExpanded
+                                                           : MlaForm::kAuto);
+    }
     const ModelSummary& s = model->summary();
     const std::int64_t capacity = opt->depth + opt->prompt + opt->gen + 1;
     if (capacity > s.context_length)
@@ -72,7 +82,8 @@ void register_bench(CLI::App& app) {
     ThreadPool pool(threads);
     const CacheDType cache_dtype = opt->cache_dtype == "f32" ? CacheDType::kF32 : CacheDType::kBF16;
     std::mt19937 rng(1234);
-    std::uniform_int_distribution<std::int32_t> any_token(0, static_cast<std::int32_t>(s.vocab_size - 1));
+    std::uniform_int_distribution<std::int32_t> any_token(
+        0, static_cast<std::int32_t>(s.vocab_size - 1));
 
     std::vector<double> prefill_tps, decode_tps;
     ForwardResult result;
@@ -108,10 +119,13 @@ void register_bench(CLI::App& app) {
       }
     }
     const Stats pf = stats(prefill_tps), dc = stats(decode_tps);
-    const std::int64_t kv_bytes_per_token = s.kv_values_per_token * (cache_dtype == CacheDType::kF32 ? 4 : 2);
+    const std::int64_t kv_bytes_per_token =
+        s.kv_values_per_token * (cache_dtype == CacheDType::kF32 ? 4 : 2);
     // Bytes one decode step reads: the active weights plus the cache at the mean depth.
-    const double mean_ctx = static_cast<double>(opt->depth + opt->prompt) + static_cast<double>(opt->gen) / 2;
-    const double bytes_per_step = static_cast<double>(s.weight_bytes_per_token) + mean_ctx * static_cast<double>(kv_bytes_per_token);
+    const double mean_ctx =
+        static_cast<double>(opt->depth + opt->prompt) + static_cast<double>(opt->gen) / 2;
+    const double bytes_per_step = static_cast<double>(s.weight_bytes_per_token) +
+                                  mean_ctx * static_cast<double>(kv_bytes_per_token);
     const double effective = dc.median * bytes_per_step;
     const std::int64_t peak_rss = peak_rss_bytes();  // before the bandwidth probe's buffer
     const double bandwidth = opt->no_bandwidth ? 0.0 : measure_read_bandwidth(pool);
@@ -148,18 +162,22 @@ void register_bench(CLI::App& app) {
     std::printf("machine    %s, %d threads, kernels %s\n", cpu_features().brand.c_str(), threads,
                 isa_name(active_isa()));
     if (opt->prompt > 0)
-      std::printf("prefill    %lld tokens at depth %lld: %.1f tokens/s (min %.1f, max %.1f, %d runs)\n",
-                  (long long)opt->prompt, (long long)opt->depth, pf.median, pf.min, pf.max, opt->repeats);
+      std::printf(
+          "prefill    %lld tokens at depth %lld: %.1f tokens/s (min %.1f, max %.1f, %d runs)\n",
+          (long long)opt->prompt, (long long)opt->depth, pf.median, pf.min, pf.max, opt->repeats);
     if (opt->gen > 0) {
       std::printf("decode     %lld tokens from depth %lld: %.2f tokens/s (min %.2f, max %.2f)\n",
-                  (long long)opt->gen, (long long)(opt->depth + opt->prompt), dc.median, dc.min, dc.max);
-      std::printf("bandwidth  %.1f GB/s effective (%.1f MB/token)", effective / 1e9, bytes_per_step / 1e6);
+                  (long long)opt->gen, (long long)(opt->depth + opt->prompt), dc.median, dc.min,
+                  dc.max);
+      std::printf("bandwidth  %.1f GB/s effective (%.1f MB/token)", effective / 1e9,
+                  bytes_per_step / 1e6);
       if (bandwidth > 0)
         std::printf(" of %.1f GB/s measured: %.0f%% of the bound (%.1f tokens/s)", bandwidth / 1e9,
                     100 * fraction, bandwidth / bytes_per_step);
       std::printf("\n");
     }
-    std::printf("kv cache   %lld bytes/token (%s)\n", (long long)kv_bytes_per_token, opt->cache_dtype.c_str());
+    std::printf("kv cache   %lld bytes/token (%s)\n", (long long)kv_bytes_per_token,
+                opt->cache_dtype.c_str());
     std::printf("peak RSS   %.1f MiB\n", static_cast<double>(peak_rss) / (1 << 20));
   });
 }

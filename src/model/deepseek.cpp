@@ -85,9 +85,10 @@ class TensorBinder {
         break;
       }
       default:
-        fail("{}: tensor '{}' is stored as {}, expected F32, BF16, F16, F8_E4M3 or a GGML block "
-             "format",
-             t.file, name, dtype_name(t.dtype));
+        fail(
+            "{}: tensor '{}' is stored as {}, expected F32, BF16, F16, F8_E4M3 or a GGML block "
+            "format",
+            t.file, name, dtype_name(t.dtype));
     }
     return w;
   }
@@ -183,17 +184,19 @@ void DeepSeekModel::bind() {
     const std::string a = p + "self_attn.";
     if (c.q_lora_rank) {
       if (b.has(a + "q_proj.weight"))
-        fail("{}: tensor '{}q_proj.weight' is present but config.json sets q_lora_rank {} "
-             "(expected q_a_proj / q_b_proj)",
-             source_->origin(), a, *c.q_lora_rank);
+        fail(
+            "{}: tensor '{}q_proj.weight' is present but config.json sets q_lora_rank {} "
+            "(expected q_a_proj / q_b_proj)",
+            source_->origin(), a, *c.q_lora_rank);
       L.attn.q_a_proj = b.matrix(a + "q_a_proj.weight", *c.q_lora_rank, H);
       L.attn.q_a_norm = b.vector(a + "q_a_layernorm.weight", *c.q_lora_rank);
       L.attn.q_b_proj = b.matrix(a + "q_b_proj.weight", nh * dq, *c.q_lora_rank);
     } else {
       if (b.has(a + "q_a_proj.weight"))
-        fail("{}: tensor '{}q_a_proj.weight' is present but config.json sets q_lora_rank null "
-             "(expected q_proj)",
-             source_->origin(), a);
+        fail(
+            "{}: tensor '{}q_a_proj.weight' is present but config.json sets q_lora_rank null "
+            "(expected q_proj)",
+            source_->origin(), a);
       L.attn.q_proj = b.matrix(a + "q_proj.weight", nh * dq, H);
     }
     L.attn.kv_a_proj = b.matrix(a + "kv_a_proj_with_mqa.weight", rkv + dr, H);
@@ -334,12 +337,30 @@ T* grow(std::vector<T>& v, std::int64_t n) {
 // Per-thread scratch for attention, grown as contexts lengthen.
 struct AttentionScratch {
   std::vector<float> w_uk, w_uv, q_lat, o_lat, scores, rows, run_max, run_sum;
+  // Expanded form: one head's keys [N, dq], values [key blocks][dv][kKeyBlock], the expansion
+  // of a key block [kKeyBlock, dn + dv], its queries [T, dq], W_UK [dn, rkv] (split form), a
+  // block's probabilities [kQueryBlock, kKeyBlock], P·V and the output rows [kQueryBlock, dv].
+  std::vector<float> keys, values_t, expansion, queries, w_uk_t, probs, pv, out;
 };
 
 // Cached positions per attention block: the scores of a block for all of a thread's heads and
 // (BF16 cache) its rows converted to F32 stay in L2 while they are used.
 constexpr std::int64_t kAttentionBlock = 64;
+// Expanded form: queries and cached positions per block.
+constexpr std::int64_t kQueryBlock = 64;
+constexpr std::int64_t kKeyBlock = 128;
 thread_local AttentionScratch attention_scratch;
+
+// A float32 matrix in scratch, viewed as a weight for matmul_rows.
+WeightMatrix f32_matrix(const float* data, std::int64_t rows, std::int64_t cols) {
+  WeightMatrix w;
+  w.name = "attention scratch";
+  w.dtype = DType::kF32;
+  w.rows = rows;
+  w.cols = cols;
+  w.data = reinterpret_cast<const std::uint8_t*>(data);
+  return w;
+}
 
 }  // namespace
 
@@ -387,7 +408,8 @@ void DeepSeekModel::forward(std::span<const BatchToken> batch, KvCache& cache_ba
   float* normed = grow(buf_.normed, T * H);
   for (std::int64_t i = 0; i < T; ++i)
     if (batch[i].want_logits)
-      rms_norm(hidden + i * H, weights_.final_norm.data(), H, c.rms_norm_eps, normed + (n_out++) * H);
+      rms_norm(hidden + i * H, weights_.final_norm.data(), H, c.rms_norm_eps,
+               normed + (n_out++) * H);
   result.logits.resize(static_cast<std::size_t>(n_out * V));
   if (n_out > 0) matmul(weights_.lm_head, normed, n_out, result.logits.data(), pool);
 }
@@ -398,8 +420,8 @@ void DeepSeekModel::attention(std::int64_t layer, std::span<const BatchToken> ba
   const LayerWeights& L = weights_.layers[layer];
   const std::int64_t T = static_cast<std::int64_t>(batch.size());
   const std::int64_t H = c.hidden_size, nh = c.num_attention_heads, dn = c.qk_nope_head_dim,
-                     dr = c.qk_rope_head_dim, dq = dn + dr, dv = c.v_head_dim,
-                     rkv = c.kv_lora_rank, width = rkv + dr;
+                     dr = c.qk_rope_head_dim, dq = dn + dr, dv = c.v_head_dim, rkv = c.kv_lora_rank,
+                     width = rkv + dr;
   float* hidden = buf_.hidden.data();
   float* normed = grow(buf_.normed, T * H);
   for (std::int64_t i = 0; i < T; ++i)
@@ -417,7 +439,8 @@ void DeepSeekModel::attention(std::int64_t layer, std::span<const BatchToken> ba
       rms_norm(q_low + i * rq, L.attn.q_a_norm.data(), rq, c.rms_norm_eps, q_low + i * rq);
     matmul(*L.attn.q_b_proj, q_low, T, q, pool);
   }
-  for (std::int64_t i = 0; i < T; ++i) rope_.apply_strided(q + i * nh * dq + dn, nh, dq, batch[i].pos);
+  for (std::int64_t i = 0; i < T; ++i)
+    rope_.apply_strided(q + i * nh * dq + dn, nh, dq, batch[i].pos);
 
   // Latent and shared rope key: the only things cached.
   float* kv = grow(buf_.kv, T * width);
@@ -429,10 +452,34 @@ void DeepSeekModel::attention(std::int64_t layer, std::span<const BatchToken> ba
     cache.write(layer, batch[i].seq, batch[i].pos, row);
   }
 
+  grow(buf_.attn_out, T * nh * dv);
+  bool expanded = mla_form_ != MlaForm::kAbsorbed && T > 1;
+  for (std::int64_t i = 1; i < T && expanded; ++i)
+    expanded = batch[i].seq == batch[0].seq && batch[i].pos == batch[0].pos + i;
+  if (expanded && mla_form_ == MlaForm::kAuto) expanded = expanded_is_cheaper(T, batch[0].pos);
+  if (expanded)
+    attention_expanded(layer, batch, cache, pool);
+  else
+    attention_absorbed(layer, batch, cache, pool);
+
+  float* attn_out = buf_.attn_out.data();
+  float* out = grow(buf_.proj, T * H);
+  matmul(L.attn.o_proj, attn_out, T, out, pool);
+  for (std::int64_t i = 0; i < T * H; ++i) hidden[i] += out[i];
+}
+
+void DeepSeekModel::attention_absorbed(std::int64_t layer, std::span<const BatchToken> batch,
+                                       const LatentKvCache& cache, ThreadPool& pool) {
+  const DeepSeekConfig& c = config_;
+  const LayerWeights& L = weights_.layers[layer];
+  const std::int64_t T = static_cast<std::int64_t>(batch.size());
+  const std::int64_t nh = c.num_attention_heads, dn = c.qk_nope_head_dim, dr = c.qk_rope_head_dim,
+                     dq = dn + dr, dv = c.v_head_dim, rkv = c.kv_lora_rank, width = rkv + dr;
+  const float* q = buf_.q.data();
   // Absorbed attention (docs section 4.3): q_lat = W_UKᵀ q_nope, scores against the latent
   // rows, o_lat = Σ p c_t, o = W_UV o_lat. Each thread takes a contiguous range of heads and
   // reads every cached row once per token for all of its heads.
-  float* attn_out = grow(buf_.attn_out, T * nh * dv);
+  float* attn_out = buf_.attn_out.data();
   const float scale = static_cast<float>(c.softmax_scale());
   const WeightMatrix* kv_b = L.attn.kv_b_proj ? &*L.attn.kv_b_proj : nullptr;
   const std::int64_t heads_per_task = (nh + pool.size() - 1) / pool.size();
@@ -440,7 +487,7 @@ void DeepSeekModel::attention(std::int64_t layer, std::span<const BatchToken> ba
     const std::int64_t n_heads = h_end - h_begin;
     AttentionScratch& s = attention_scratch;
     float* w_uk = kv_b ? grow(s.w_uk, n_heads * dn * rkv) : nullptr;  // [head][dn][rkv]
-    float* w_uv = grow(s.w_uv, n_heads * dv * rkv);  // [head][dv][rkv]
+    float* w_uv = grow(s.w_uv, n_heads * dv * rkv);                   // [head][dv][rkv]
     float* q_lat = grow(s.q_lat, n_heads * rkv);
     float* o_lat = grow(s.o_lat, n_heads * rkv);
     for (std::int64_t h = h_begin; h < h_end; ++h) {
@@ -453,7 +500,7 @@ void DeepSeekModel::attention(std::int64_t layer, std::span<const BatchToken> ba
       }
     }
     float* scores = grow(s.scores, n_heads * kAttentionBlock);  // [head][block position]
-    float* rows = grow(s.rows, kAttentionBlock * width);  // F32 copies of BF16 cache rows
+    float* rows = grow(s.rows, kAttentionBlock * width);        // F32 copies of BF16 cache rows
     float* run_max = grow(s.run_max, n_heads);
     float* run_sum = grow(s.run_sum, n_heads);
     const float* block_rows[kAttentionBlock];
@@ -469,7 +516,8 @@ void DeepSeekModel::attention(std::int64_t layer, std::span<const BatchToken> ba
           continue;
         }
         std::fill(ql, ql + rkv, 0.0f);
-        for (std::int64_t d = 0; d < dn; ++d) axpy_f32(q_nope[d], w_uk + (j * dn + d) * rkv, ql, rkv);
+        for (std::int64_t d = 0; d < dn; ++d)
+          axpy_f32(q_nope[d], w_uk + (j * dn + d) * rkv, ql, rkv);
       }
       // One pass over the cache in blocks, softmax kept online (running max and sum per head),
       // so each cached row is read once and the scratch does not grow with the context.
@@ -519,14 +567,144 @@ void DeepSeekModel::attention(std::int64_t layer, std::span<const BatchToken> ba
       }
       for (std::int64_t j = 0; j < n_heads; ++j) {
         float* o = attn_out + (i * nh + h_begin + j) * dv;
-        for (std::int64_t d = 0; d < dv; ++d) o[d] = dot_f32(w_uv + (j * dv + d) * rkv, o_lat + j * rkv, rkv);
+        for (std::int64_t d = 0; d < dv; ++d)
+          o[d] = dot_f32(w_uv + (j * dv + d) * rkv, o_lat + j * rkv, rkv);
       }
     }
   });
+}
 
-  float* out = grow(buf_.proj, T * H);
-  matmul(L.attn.o_proj, attn_out, T, out, pool);
-  for (std::int64_t i = 0; i < T * H; ++i) hidden[i] += out[i];
+bool DeepSeekModel::expanded_is_cheaper(std::int64_t tokens, std::int64_t cached) const {
+  const DeepSeekConfig& c = config_;
+  const double T = static_cast<double>(tokens), N = static_cast<double>(cached + tokens);
+  const double nh = static_cast<double>(c.num_attention_heads);
+  const double dn = static_cast<double>(c.qk_nope_head_dim),
+               dr = static_cast<double>(c.qk_rope_head_dim), dv = static_cast<double>(c.v_head_dim),
+               rkv = static_cast<double>(c.kv_lora_rank);
+  const double pairs = T * static_cast<double>(cached) + T * (T + 1) / 2;  // causal
+  // Multiply-adds. Absorbed: each query moved into and out of the latent space, each pair
+  // scored against a latent row (rkv + dr) and summed into o_lat (rkv). Expanded: each cached
+  // row expanded once, each pair scored on dn + dr and summed on dv.
+  const double absorbed = pairs * nh * (2 * rkv + dr) + T * nh * (dn + dv) * rkv;
+  const double expanded = pairs * nh * (dn + dr + dv) + N * nh * (dn + dv) * rkv;
+  return expanded < absorbed;
+}
+
+void DeepSeekModel::attention_expanded(std::int64_t layer, std::span<const BatchToken> batch,
+                                       const LatentKvCache& cache, ThreadPool& pool) {
+  const DeepSeekConfig& c = config_;
+  const LayerWeights& L = weights_.layers[layer];
+  const std::int64_t T = static_cast<std::int64_t>(batch.size());
+  const std::int64_t nh = c.num_attention_heads, dn = c.qk_nope_head_dim, dr = c.qk_rope_head_dim,
+                     dq = dn + dr, dv = c.v_head_dim, rkv = c.kv_lora_rank;
+  const std::int32_t seq = batch[0].seq;
+  const std::int64_t p0 = batch[0].pos, N = p0 + T;
+  const std::int64_t n_key_blocks = (N + kKeyBlock - 1) / kKeyBlock;
+
+  // The cached rows as they are stored (BF16-rounded in a BF16 cache), as decoding sees them:
+  // latents [N, rkv] and rope keys [N, dr], contiguous for the products.
+  float* latent = grow(buf_.latent, N * rkv);
+  float* rope_key = grow(buf_.rope_key, N * dr);
+  for (std::int64_t n = 0; n < N; ++n) {
+    cache.read_range(layer, seq, n, 0, rkv, latent + n * rkv);
+    cache.read_range(layer, seq, n, rkv, dr, rope_key + n * dr);
+  }
+
+  const float* q = buf_.q.data();
+  float* attn_out = buf_.attn_out.data();
+  const float scale = static_cast<float>(c.softmax_scale());
+  pool.parallel_for(nh, 1, [&](std::int64_t h_begin, std::int64_t h_end, int) {
+    AttentionScratch& s = attention_scratch;
+    float* keys = grow(s.keys, N * dq);
+    float* values_t = grow(s.values_t, n_key_blocks * dv * kKeyBlock);
+    float* expansion = grow(s.expansion, kKeyBlock * (dn + dv));
+    float* queries = grow(s.queries, T * dq);
+    float* probs = grow(s.probs, kQueryBlock * kKeyBlock);
+    float* pv = grow(s.pv, kQueryBlock * dv);
+    float* out = grow(s.out, kQueryBlock * dv);
+    float* run_max = grow(s.run_max, kQueryBlock);
+    float* run_sum = grow(s.run_sum, kQueryBlock);
+    for (std::int64_t h = h_begin; h < h_end; ++h) {
+      // Keys [k_nope | k_rope] and values of every cached position, a key block at a time.
+      WeightMatrix w_uk_t;  // split form: W_UK [dn, rkv] from k_b's [rkv, dn]
+      if (!L.attn.kv_b_proj) {
+        float* kb = grow(s.w_uk, rkv * dn);
+        float* t = grow(s.w_uk_t, dn * rkv);
+        dequantize_rows(*L.attn.k_b, h * rkv, (h + 1) * rkv, kb);
+        for (std::int64_t r = 0; r < rkv; ++r)
+          for (std::int64_t d = 0; d < dn; ++d) t[d * rkv + r] = kb[r * dn + d];
+        w_uk_t = f32_matrix(t, dn, rkv);
+      }
+      for (std::int64_t kb = 0; kb < n_key_blocks; ++kb) {
+        const std::int64_t k0 = kb * kKeyBlock, nk = std::min(kKeyBlock, N - k0);
+        const float* x = latent + k0 * rkv;
+        if (L.attn.kv_b_proj) {
+          matmul_rows(*L.attn.kv_b_proj, h * (dn + dv), (h + 1) * (dn + dv), x, nk, expansion,
+                      dn + dv);
+        } else {
+          matmul_rows(w_uk_t, 0, dn, x, nk, expansion, dn + dv);
+          matmul_rows(*L.attn.v_b, h * dv, (h + 1) * dv, x, nk, expansion + dn, dn + dv);
+        }
+        float* vt = values_t + kb * dv * kKeyBlock;  // [dv][kKeyBlock], zero past nk
+        for (std::int64_t n = 0; n < nk; ++n) {
+          const float* e = expansion + n * (dn + dv);
+          std::copy_n(e, dn, keys + (k0 + n) * dq);
+          std::copy_n(rope_key + (k0 + n) * dr, dr, keys + (k0 + n) * dq + dn);
+          for (std::int64_t d = 0; d < dv; ++d) vt[d * kKeyBlock + n] = e[dn + d];
+        }
+        for (std::int64_t d = 0; d < dv; ++d)
+          std::fill(vt + d * kKeyBlock + nk, vt + (d + 1) * kKeyBlock, 0.0f);
+      }
+      for (std::int64_t i = 0; i < T; ++i) std::copy_n(q + (i * nh + h) * dq, dq, queries + i * dq);
+
+      // Blocks of queries against blocks of keys, the softmax kept online per query.
+      for (std::int64_t q0 = 0; q0 < T; q0 += kQueryBlock) {
+        const std::int64_t nq = std::min(kQueryBlock, T - q0);
+        std::fill(out, out + nq * dv, 0.0f);
+        std::fill(run_max, run_max + nq, -std::numeric_limits<float>::infinity());
+        std::fill(run_sum, run_sum + nq, 0.0f);
+        const std::int64_t last_pos = p0 + q0 + nq - 1;
+        for (std::int64_t k0 = 0; k0 <= last_pos; k0 += kKeyBlock) {
+          const std::int64_t nk = std::min(kKeyBlock, N - k0);
+          matmul_rows(f32_matrix(keys + k0 * dq, nk, dq), 0, nk, queries + q0 * dq, nq, probs,
+                      kKeyBlock);
+          for (std::int64_t i = 0; i < nq; ++i) {
+            float* p = probs + i * kKeyBlock;
+            const std::int64_t valid = std::min(nk, p0 + q0 + i - k0 + 1);  // causal
+            if (valid <= 0) {
+              std::fill(p, p + kKeyBlock, 0.0f);
+              continue;
+            }
+            float block_max = -std::numeric_limits<float>::infinity();
+            for (std::int64_t k = 0; k < valid; ++k) {
+              p[k] *= scale;
+              block_max = std::max(block_max, p[k]);
+            }
+            const float new_max = std::max(run_max[i], block_max);
+            const float rescale = std::exp(run_max[i] - new_max);  // 0 on the first block
+            if (rescale != 1.0f) {
+              run_sum[i] *= rescale;
+              for (std::int64_t d = 0; d < dv; ++d) out[i * dv + d] *= rescale;
+            }
+            for (std::int64_t k = 0; k < valid; ++k) {
+              p[k] = std::exp(p[k] - new_max);
+              run_sum[i] += p[k];
+            }
+            std::fill(p + valid, p + kKeyBlock, 0.0f);
+            run_max[i] = new_max;
+          }
+          matmul_rows(f32_matrix(values_t + (k0 / kKeyBlock) * dv * kKeyBlock, dv, kKeyBlock), 0,
+                      dv, probs, nq, pv, dv);
+          for (std::int64_t j = 0; j < nq * dv; ++j) out[j] += pv[j];
+        }
+        for (std::int64_t i = 0; i < nq; ++i) {
+          const float inv = 1.0f / run_sum[i];
+          float* o = attn_out + ((q0 + i) * nh + h) * dv;
+          for (std::int64_t d = 0; d < dv; ++d) o[d] = out[i * dv + d] * inv;
+        }
+      }
+    }
+  });
 }
 
 void DeepSeekModel::mlp(const MlpWeights& w, const float* x, std::int64_t n, float* out,

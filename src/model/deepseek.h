@@ -29,7 +29,7 @@ struct MlaWeights {
   std::optional<WeightMatrix> kv_b_proj;  // [nh*(dn + dv), rkv]  per head: dn k rows, dv v rows
   std::optional<WeightMatrix> k_b;        // [nh*rkv, dn]  per head W_UKᵀ (llama.cpp's attn_k_b)
   std::optional<WeightMatrix> v_b;        // [nh*dv, rkv]  per head W_UV (attn_v_b)
-  WeightMatrix o_proj;                   // [H, nh*dv]
+  WeightMatrix o_proj;                    // [H, nh*dv]
 };
 
 struct MlpWeights {
@@ -39,10 +39,10 @@ struct MlpWeights {
 };
 
 struct MoeWeights {
-  WeightMatrix router;                  // [E, H]
-  std::vector<float> correction_bias;   // [E], noaux_tc only
-  std::vector<MlpWeights> experts;      // E experts of width Fm
-  std::optional<MlpWeights> shared;     // one MLP of width n_shared * Fm
+  WeightMatrix router;                 // [E, H]
+  std::vector<float> correction_bias;  // [E], noaux_tc only
+  std::vector<MlpWeights> experts;     // E experts of width Fm
+  std::optional<MlpWeights> shared;    // one MLP of width n_shared * Fm
 };
 
 struct LayerWeights {
@@ -62,6 +62,13 @@ struct DeepSeekWeights {
   // speculative decoding later; the main model never reads them.
   std::vector<std::map<std::string, const TensorInfo*>> mtp_layers;
 };
+
+// How MLA attends for a batch (docs section 4.3). Absorbed: queries moved into the latent space,
+// scores and outputs over the cached latent rows (cost per query and cached row ~ nh (2 rkv +
+// dr)); the only form for decoding. Expanded: every cached row expanded to per-head keys and
+// values once per call (nh (dn + dv) rkv per row), then blocked attention at nh (dn + dr + dv)
+// per pair; cheaper for prefill, where many queries share the rows.
+enum class MlaForm { kAuto, kAbsorbed, kExpanded };
 
 class DeepSeekModel final : public Model {
  public:
@@ -83,9 +90,20 @@ class DeepSeekModel final : public Model {
   const DeepSeekWeights& weights() const { return weights_; }
   const TensorSource& source() const { return *source_; }
 
+  // kAuto (the default) takes the form with fewer operations for each batch; the others force
+  // one where the batch allows it (tests, benchmarks). Expanded needs a batch of consecutive
+  // positions of one sequence.
+  void set_mla_form(MlaForm form) { mla_form_ = form; }
+  // The form kAuto takes for a batch of `tokens` consecutive positions after `cached` ones.
+  bool expanded_is_cheaper(std::int64_t tokens, std::int64_t cached) const;
+
  private:
   void attention(std::int64_t layer, std::span<const BatchToken> batch, LatentKvCache& cache,
                  ThreadPool& pool);
+  void attention_absorbed(std::int64_t layer, std::span<const BatchToken> batch,
+                          const LatentKvCache& cache, ThreadPool& pool);
+  void attention_expanded(std::int64_t layer, std::span<const BatchToken> batch,
+                          const LatentKvCache& cache, ThreadPool& pool);
   void moe(std::int64_t layer, std::span<const BatchToken> batch, ThreadPool& pool,
            std::vector<std::int32_t>* routes);
   void mlp(const MlpWeights& w, const float* x, std::int64_t n, float* out, ThreadPool& pool);
@@ -98,23 +116,26 @@ class DeepSeekModel final : public Model {
   ModelSummary summary_;
   Rope rope_;
   RouterSpec router_;
+  MlaForm mla_form_ = MlaForm::kAuto;
 
   // Activations of the current batch, reused across calls (grown, never shrunk).
   struct Buffers {
-    std::vector<float> hidden;     // [T, H]   residual stream
-    std::vector<float> normed;     // [T, H]
-    std::vector<float> q;          // [T, nh*dq]
-    std::vector<float> q_low;      // [T, rq]
-    std::vector<float> kv;         // [T, rkv + dr]
-    std::vector<float> attn_out;   // [T, nh*dv]
-    std::vector<float> proj;       // [T, H]
-    std::vector<float> ffn_a;      // [T, F]
-    std::vector<float> ffn_b;      // [T, F]
-    std::vector<float> router;     // [T, E]
-    std::vector<float> gathered;   // [T, H]
-    std::vector<float> expert_out; // [T, H]
-    std::vector<std::int32_t> chosen;  // [T, k]
-    std::vector<float> chosen_w;       // [T, k]
+    std::vector<float> hidden;                // [T, H]   residual stream
+    std::vector<float> normed;                // [T, H]
+    std::vector<float> q;                     // [T, nh*dq]
+    std::vector<float> q_low;                 // [T, rq]
+    std::vector<float> kv;                    // [T, rkv + dr]
+    std::vector<float> latent;                // [N, rkv]  cached latents, expanded form
+    std::vector<float> rope_key;              // [N, dr]   cached rope keys, expanded form
+    std::vector<float> attn_out;              // [T, nh*dv]
+    std::vector<float> proj;                  // [T, H]
+    std::vector<float> ffn_a;                 // [T, F]
+    std::vector<float> ffn_b;                 // [T, F]
+    std::vector<float> router;                // [T, E]
+    std::vector<float> gathered;              // [T, H]
+    std::vector<float> expert_out;            // [T, H]
+    std::vector<std::int32_t> chosen;         // [T, k]
+    std::vector<float> chosen_w;              // [T, k]
     std::vector<std::int32_t> expert_tokens;  // token slots grouped by expert
     std::vector<float> expert_weights;
     std::vector<std::int64_t> expert_offsets;  // [E + 1]

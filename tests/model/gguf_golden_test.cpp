@@ -56,6 +56,26 @@ TEST_P(GgufGoldenTest, ReferenceLogitsRoutesAndGreedyTokens) {
   }
 }
 
+// Both MLA forms, forced, on each file's kv_b layout (the split form's expanded keys come from
+// attn_k_b transposed): every golden case within the golden tolerance of the reference.
+TEST_P(GgufGoldenTest, BothMlaFormsGiveTheReferenceLogits) {
+  const auto loaded = load_gguf_model(gguf_path(GetParam().file));
+  auto* model = dynamic_cast<DeepSeekModel*>(loaded.get());
+  ASSERT_NE(model, nullptr);
+  for (const MlaForm form : {MlaForm::kAbsorbed, MlaForm::kExpanded}) {
+    model->set_mla_form(form);
+    for (const auto& c : load_cases(GetParam().folder)) {
+      const RunOutput out = run_case(*model, c.ids, c.prefill, 2);
+      ASSERT_EQ(out.logits.size(), c.logits.size()) << c.name;
+      float worst = 0.0f;
+      for (std::size_t i = 0; i < c.logits.size(); ++i)
+        worst = std::max(worst, std::fabs(out.logits[i] - c.logits[i]));
+      EXPECT_LE(worst, kTolerance)
+          << GetParam().file << "/" << c.name << " form " << static_cast<int>(form);
+    }
+  }
+}
+
 TEST_P(GgufGoldenTest, SameConfigAsTheFolder) {
   const GgufModel gguf(gguf_path(GetParam().file));
   bool bias = false;

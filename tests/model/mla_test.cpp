@@ -245,8 +245,8 @@ TEST_P(AbsorbedMla, LongContextEqualsNaiveMla) {
     ids.push_back(static_cast<std::int32_t>((x >> 8) % static_cast<std::uint32_t>(V)));
   }
   const std::vector<float> absorbed = model_forward(model, ids, 70);
-  for (const std::size_t t : {std::size_t{63}, std::size_t{64}, std::size_t{69}, std::size_t{128},
-                              std::size_t{199}}) {
+  for (const std::size_t t :
+       {std::size_t{63}, std::size_t{64}, std::size_t{69}, std::size_t{128}, std::size_t{199}}) {
     const std::vector<Vec> naive =
         naive_forward(model, std::vector<std::int32_t>(ids.begin(), ids.begin() + t + 1));
     double largest = 0, error = 0;
@@ -256,6 +256,55 @@ TEST_P(AbsorbedMla, LongContextEqualsNaiveMla) {
     }
     EXPECT_LE(error, 1e-5 * largest) << "position " << t;
   }
+}
+
+// Prefill in the expanded form (keys and values expanded from the latents, blocked softmax)
+// and in the absorbed one, forced: a prompt of 150 tokens (several query and key blocks, a
+// partial last key block), a second chunk of 110 continuing it (queries after cached rows),
+// then decoding, both against the naive float64 recompute at every position.
+TEST_P(AbsorbedMla, BothPrefillFormsEqualNaiveMla) {
+  DeepSeekModel model(test::golden_folder(GetParam()));
+  const std::int64_t V = model.config().vocab_size;
+  std::vector<std::int32_t> ids;
+  std::uint32_t x = 777;
+  for (int i = 0; i < 264; ++i) {
+    x = x * 1103515245u + 12345u;
+    ids.push_back(static_cast<std::int32_t>((x >> 8) % static_cast<std::uint32_t>(V)));
+  }
+  const std::vector<Vec> naive = naive_forward(model, ids);
+  double largest = 0;
+  for (const Vec& row : naive)
+    for (const double v : row) largest = std::max(largest, std::abs(v));
+  // The cost model agrees these chunks are cheaper expanded (or the forced form is moot).
+  EXPECT_TRUE(model.expanded_is_cheaper(150, 0));
+  EXPECT_TRUE(model.expanded_is_cheaper(110, 150));
+  EXPECT_FALSE(model.expanded_is_cheaper(1, 260));
+  std::vector<float> logits[2];
+  const MlaForm forms[2] = {MlaForm::kAbsorbed, MlaForm::kExpanded};
+  for (int f = 0; f < 2; ++f) {
+    model.set_mla_form(forms[f]);
+    ThreadPool pool(2);
+    auto cache = model.create_cache(1, 264, CacheDType::kF32);
+    ForwardResult r;
+    for (const auto& [begin, end] : {std::pair{0, 150}, std::pair{150, 260}, std::pair{260, 261},
+                                     std::pair{261, 262}, std::pair{262, 264}}) {
+      std::vector<BatchToken> batch;
+      for (int i = begin; i < end; ++i) batch.push_back({ids[i], 0, i, true});
+      model.forward(batch, *cache, pool, {}, r);
+      logits[f].insert(logits[f].end(), r.logits.begin(), r.logits.end());
+    }
+    ASSERT_EQ(logits[f].size(), ids.size() * static_cast<std::size_t>(V));
+    double error = 0;
+    for (std::size_t t = 0; t < ids.size(); ++t)
+      for (std::int64_t j = 0; j < V; ++j)
+        error = std::max(error, std::abs(logits[f][t * V + j] - naive[t][j]));
+    EXPECT_LE(error, 1e-5 * largest) << (f == 0 ? "absorbed" : "expanded");
+    std::printf("[mla] %s: 264 positions, max|%s - naive| %.3g (max|logit| %.3g)\n",
+                GetParam().c_str(), f == 0 ? "absorbed" : "expanded", error, largest);
+  }
+  model.set_mla_form(MlaForm::kAuto);
+  // The forms differ only by rounding, so they are not the same computation.
+  EXPECT_NE(0, std::memcmp(logits[0].data(), logits[1].data(), logits[0].size() * 4));
 }
 
 INSTANTIATE_TEST_SUITE_P(Folders, AbsorbedMla,
