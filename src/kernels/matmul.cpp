@@ -9,8 +9,8 @@
 #include "kernels/dot.h"
 #include "kernels/matmul_isa.h"
 #include "kernels/quant_matmul.h"
-#include "util/thread_pool.h"
 #include "util/error.h"
+#include "util/thread_pool.h"
 
 namespace whale {
 
@@ -89,8 +89,8 @@ void check_computable(const WeightMatrix& w) {
     default:
       if (dtype_is_block_format(w.dtype)) {
         if (w.cols % dtype_block_elements(w.dtype) != 0)
-          fail("{}: {} columns are not whole {} blocks of {}", w.name, w.cols,
-               dtype_name(w.dtype), dtype_block_elements(w.dtype));
+          fail("{}: {} columns are not whole {} blocks of {}", w.name, w.cols, dtype_name(w.dtype),
+               dtype_block_elements(w.dtype));
         return;
       }
       fail("{}: dtype {} is not a weight format whale computes with", w.name, dtype_name(w.dtype));
@@ -100,8 +100,8 @@ void check_computable(const WeightMatrix& w) {
 // Block formats without an int8 kernel: rows dequantized into this thread's tile, then the
 // float32 tile product of the chosen ISA.
 void matmul_rows_dequantized(Isa isa, const WeightMatrix& w, std::int64_t row_begin,
-                             std::int64_t row_end, const float* x, std::int64_t n_tokens,
-                             float* y, std::int64_t y_stride) {
+                             std::int64_t row_end, const float* x, std::int64_t n_tokens, float* y,
+                             std::int64_t y_stride) {
   const std::int64_t cols = w.cols;
   auto& tile = tile_scratch;
   if (static_cast<std::int64_t>(tile.size()) < kRowTile * cols)
@@ -139,7 +139,7 @@ void matmul_rows_scalar(const WeightMatrix& w, std::int64_t row_begin, std::int6
 void matmul_rows_isa(Isa isa, const WeightMatrix& w, std::int64_t row_begin, std::int64_t row_end,
                      const float* x, std::int64_t n_tokens, float* y, std::int64_t y_stride) {
   check_computable(w);
-  if (has_int8_kernel(w.dtype)) {
+  if (takes_int8_kernel(w.dtype, n_tokens)) {
     const Int8Activations a = quantize_activations(w.dtype, x, n_tokens, w.cols);
     int8_matmul_rows(int8_kernel_for(isa), w, row_begin, row_end, a, y, y_stride);
     return;
@@ -177,7 +177,7 @@ void matmul(const WeightMatrix& w, const float* x, std::int64_t n_tokens, float*
   // Chunks are whole multiples of 16 rows (SIMD row groups and FP8 block rows stay together),
   // about eight per thread so that uneven progress balances out.
   const std::int64_t grain = std::max<std::int64_t>(16, (w.rows / (pool.size() * 8)) / 16 * 16);
-  if (has_int8_kernel(w.dtype)) {  // activations quantized once, shared by every thread
+  if (takes_int8_kernel(w.dtype, n_tokens)) {  // activations quantized once, for every thread
     const Int8Activations a = quantize_activations(w.dtype, x, n_tokens, w.cols);
     const Int8Kernel kernel = int8_kernel_for(active_isa());
     pool.parallel_for(w.rows, grain, [&](std::int64_t begin, std::int64_t end, int) {

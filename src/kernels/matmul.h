@@ -35,10 +35,11 @@ void dequantize_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t
 
 // y[t, r] = Σ_c x[t, c] · W[r, c]. Rows are split across the pool's threads; every output is
 // computed by the same code whatever the thread count, so results are bit-identical.
-// Q8_0, Q4_K and Q6_K weights take int8 kernels (kernels/quant_matmul.h): x is quantized to
-// int8 blocks once per call, so results differ from the float product by that rounding
-// (about 0.4% of a block's largest activation per value); other block formats are dequantized
-// a few rows at a time and multiplied in float32.
+// Q4_K and Q6_K weights, and Q8_0 weights for up to 16 tokens, take integer kernels
+// (kernels/quant_matmul.h): x is quantized once per call, to int8 blocks for the k-quants
+// (about 0.4% of a block's largest activation per value) and int16 blocks for Q8_0 (258 times
+// finer); other block formats, and Q8_0 for more tokens, are dequantized a few rows at a time
+// and multiplied in float32.
 void matmul(const WeightMatrix& w, const float* x, std::int64_t n_tokens, float* y,
             ThreadPool& pool);
 

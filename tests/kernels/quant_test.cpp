@@ -168,9 +168,13 @@ TEST_P(BlockMatmulTest, CloseToFloatProductOfDequantizedWeightsOnEveryIsa) {
       if (!isa_supported(isa)) continue;
       std::vector<float> got(want.size());
       matmul_rows_isa(isa, b.w, 0, rows, x.data(), tokens, got.data(), rows);
-      EXPECT_EQ(0, std::memcmp(got.data(), scalar.data(), got.size() * 4))
-          << dtype_name(dtype) << " " << isa_name(isa)
-          << ": public entry point differs from scalar";
+      // The integer kernels equal their scalar twin bit for bit (the float tile product that
+      // Q8_0 takes for more tokens sums in another order on each ISA).
+      if (takes_int8_kernel(dtype, tokens)) {
+        EXPECT_EQ(0, std::memcmp(got.data(), scalar.data(), got.size() * 4))
+            << dtype_name(dtype) << " " << isa_name(isa)
+            << ": public entry point differs from scalar";
+      }
       for (std::size_t i = 0; i < got.size(); ++i) {
         ASSERT_LE(std::fabs(got[i] - want[i]), bound[i])
             << dtype_name(dtype) << " " << isa_name(isa) << " tokens " << tokens << " i " << i;
