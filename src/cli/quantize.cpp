@@ -1,17 +1,22 @@
 // whale quantize MODEL --type q8_0|q4_k|q6_k|bf16|f16|f32 --out FILE.gguf [-t N]: converts a
-// Hugging Face DeepSeek-V2/V3 folder (BF16, F32 or block-FP8 weights) into a deepseek2 GGUF
-// with the tensor names, layout and metadata keys of llama.cpp's convert_hf_to_gguf.py
-// (DeepseekV2Model), so llama.cpp and whale (model/gguf_load.h, its inverse) both load it.
+// Hugging Face folder into the GGUF llama.cpp's convert_hf_to_gguf.py writes for it (tensor
+// names from model/gguf_names.h, layout, metadata keys), so llama.cpp and whale (model/gguf_load.h,
+// its inverse) both load it:
 //
-// Layout written (as the current converter does): kv_b_proj split per head into attn_k_b
-// (W_UK transposed, GGML dims [dn, rkv, nh]) and attn_v_b ([rkv, dv, nh]); routed experts
-// stacked per layer ([cols, rows, E]); MTP layers (index >= num_hidden_layers) dropped.
+//   DeepSeek-V2/V3 (model_type deepseek_v2/v3; BF16, F32 or block-FP8 weights) -> deepseek2, as
+//   DeepseekV2Model writes it: kv_b_proj split per head into attn_k_b (W_UK transposed, GGML dims
+//   [dn, rkv, nh]) and attn_v_b ([rkv, dv, nh]); routed experts stacked per layer
+//   ([cols, rows, E]); MTP layers (index >= num_hidden_layers) dropped.
+//   Qwen2 (model_type qwen2) -> qwen2, as Qwen2Model writes it: tensors renamed, nothing else.
+//   Llama (model_type llama) -> llama, as LlamaModel writes it: attn_q/attn_k rows permuted per
+//   head so that RoPE rotates adjacent pairs (LlamaModel.permute), and Llama 3 RoPE scaling as the
+//   F32 tensor rope_freqs.weight of per-frequency factors (LlamaModel.generate_extra_tensors).
 //
-// Types: 1-D tensors (norms, exp_probs_b.bias) and the router ffn_gate_inp stay F32, as the
+// Types: 1-D tensors (norms, biases, exp_probs_b.bias) and the router ffn_gate_inp stay F32, as the
 // converter keeps them. Every other matrix gets the requested type when its row length is a
 // multiple of the type's block; otherwise Q4_K/Q6_K fall back to Q8_0 (rows of 32) and then to
 // F16, Q8_0 to F16, as llama-quantize falls back to a smaller block. q4_k writes llama.cpp's
-// MOSTLY_Q4_K_M (ftype 15): Q4_K with Q6_K for output.weight, attn_v_b and every ffn_down
+// MOSTLY_Q4_K_M (ftype 15): Q4_K with Q6_K for output.weight, attn_v / attn_v_b and every ffn_down
 // (llama.cpp's mix gives Q6_K to attn_v and about half the ffn_down layers; all of them is the
 // simpler, slightly larger superset, still within what "Q4_K_M" files contain).
 //
@@ -21,12 +26,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
+#include <numbers>
 #include <set>
 
 #include "cli/commands.h"
@@ -36,8 +43,11 @@
 #include "formats/scalar_formats.h"
 #include "io/checkpoint.h"
 #include "io/deepseek_config.h"
+#include "io/dense_config.h"
 #include "io/gguf_writer.h"
 #include "kernels/matmul.h"
+#include "model/dense_loader.h"
+#include "model/gguf_names.h"
 #include "text/tokenizer.h"
 #include "util/error.h"
 #include "util/json_file.h"
@@ -74,6 +84,8 @@ enum class RowKind {
   kStacked,  // experts 0..E-1 of the same projection, one after another
   kKeyB,     // kv_b_proj's key rows per head, transposed: row (h, i) = column i of head h's W_UK
   kValueB,   // kv_b_proj's value rows per head
+  kRopePermuted,  // Llama q/k: rows (or a bias's elements) of each head reordered, see below
+  kGenerated,     // values computed here (rope_freqs.weight)
 };
 
 struct OutputTensor {
@@ -82,6 +94,8 @@ struct OutputTensor {
   DType dtype = DType::kF32;
   RowKind kind = RowKind::kDirect;
   std::vector<std::string> sources;  // Hugging Face names (one, or one per expert)
+  std::int64_t heads = 0;            // kRopePermuted: heads the rows (elements) form
+  std::vector<float> values;         // kGenerated: the tensor, F32
 
   std::int64_t row_length() const { return dims[0]; }
   std::int64_t rows() const {
@@ -93,6 +107,23 @@ struct OutputTensor {
     return static_cast<std::uint64_t>(rows()) *
            static_cast<std::uint64_t>(dtype_row_bytes(dtype, row_length()));
   }
+};
+
+OutputTensor output(std::string name, std::vector<std::int64_t> dims, DType dtype, RowKind kind,
+                    std::vector<std::string> sources = {}) {
+  OutputTensor o;
+  o.name = std::move(name);
+  o.dims = std::move(dims);
+  o.dtype = dtype;
+  o.kind = kind;
+  o.sources = std::move(sources);
+  return o;
+}
+
+// What the row readers need to know of the source model.
+struct SourceLayout {
+  std::int64_t fp8_block_rows = 128, fp8_block_cols = 128;  // weight_block_size
+  std::int64_t dn = 0, dv = 0, rkv = 0;  // MLA: qk_nope_head_dim, v_head_dim, kv_lora_rank
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -115,6 +146,67 @@ struct GgufTokenizer {
   std::vector<std::pair<std::string, bool>> adds;          // "tokenizer.ggml.add_X_token"
   std::optional<std::string> chat_template;
 };
+
+// Added tokens that the converter makes CONTROL even when tokenizer.json does not mark them
+// special (TextModel.does_token_look_special): <|...|>, <｜...｜> (DeepSeek's), and a few names.
+bool looks_special(std::string_view t) {
+  static constexpr std::string_view kNames[] = {"<pad>", "<mask>", "<2mass>", "[@BOS@]"};
+  for (const std::string_view name : kNames)
+    if (t == name) return true;
+  const auto enclosed = [&](std::string_view open, std::string_view close) {
+    return t.starts_with(open) && t.ends_with(close);  // may overlap, as in Python
+  };
+  return enclosed("<|", "|>") || enclosed("<\uff5c", "\uff5c>") || enclosed("<unused", ">");
+}
+
+std::string special_token_id(const json& step) {
+  const json& t = step.value("SpecialToken", json::object());
+  return t.is_object() ? t.value("id", "") : "";
+}
+std::string sequence_id(const json& step) {
+  const json& t = step.value("Sequence", json::object());
+  return t.is_object() ? t.value("id", "") : "";
+}
+
+// Which special tokens a post-processor adds, read as gguf-py's SpecialVocab reads it (its
+// "crude parsing" of a TemplateProcessing): BOS when the single template starts with the BOS (or
+// CLS) token, EOS when it ends with the EOS token, SEP when the pair template puts the SEP or EOS
+// token between A and B.
+template <typename SetAdd>
+void add_tokens_of_post_processor(const json& p, std::string bos, const std::string& eos,
+                                  const std::string& sep, const std::string& cls,
+                                  const SetAdd& set_add) {
+  const std::string type = p.value("type", "");
+  if (type == "RobertaProcessing") {
+    for (const char* typ : {"bos", "eos", "sep"}) set_add(typ, true);
+    return;
+  }
+  if (type != "TemplateProcessing") return;
+  const json single = p.value("single", json::array()), pair = p.value("pair", json::array());
+  std::string first, last;
+  if (single.is_array() && single.size() > 1) {
+    if (first = special_token_id(single.front()); !first.empty()) {
+      if (bos.empty()) bos = first;  // gguf-py then takes it as the BOS token
+      set_add("bos", first == bos || first == cls);
+    }
+    if (last = special_token_id(single.back()); !last.empty()) set_add("eos", last == eos);
+  }
+  if (!pair.is_array() || pair.empty()) return;
+  std::size_t begin = 0, end = pair.size();
+  if (!first.empty() && special_token_id(pair.front()) == first) begin = 1;
+  if (!last.empty() && special_token_id(pair.back()) == last) end -= 1;
+  if (end <= begin + 2 || sequence_id(pair[begin]) != "A" || sequence_id(pair[end - 1]) != "B")
+    return;
+  // A [sep] [eos] B
+  bool add_sep = false;
+  const std::string between = special_token_id(pair[begin + 1]);
+  if ((between == sep || between == eos) && !between.empty() && last.empty()) add_sep = true;
+  if (end - begin == 4) {
+    const std::string second = special_token_id(pair[begin + 2]);
+    if ((second == sep || second == eos) && !second.empty()) add_sep = true;
+  }
+  set_add("sep", add_sep);
+}
 
 GgufTokenizer read_tokenizer(const std::string& folder, std::int64_t vocab_size,
                              const json& config) {
@@ -163,9 +255,16 @@ GgufTokenizer read_tokenizer(const std::string& folder, std::int64_t vocab_size,
   }
   for (const json& a : tok.value("added_tokens", json::array())) {
     const std::int64_t id = a.at("id").get<std::int64_t>();
-    const std::string content = a.at("content").get<std::string>();
-    by_id[id] = {content, a.value("special", false) ? kControl : kUserDefined};
+    std::string content = a.at("content").get<std::string>();
     id_of[content] = id;
+    if (a.value("special", false) || looks_special(content)) {
+      by_id[id] = {content, kControl};
+    } else {
+      // The converter pre-normalizes user-defined tokens' spaces ("\u2581" -> ' ').
+      for (std::size_t at; (at = content.find("\u2581")) != std::string::npos;)
+        content.replace(at, 3, " ");
+      by_id[id] = {content, kUserDefined};
+    }
   }
   const std::int64_t count = std::max(vocab_size, by_id.empty() ? 0 : by_id.rbegin()->first + 1);
   for (std::int64_t i = 0; i < count; ++i) {
@@ -190,10 +289,12 @@ GgufTokenizer read_tokenizer(const std::string& folder, std::int64_t vocab_size,
       {"sep", "seperator_token_id"},  // sic: llama.cpp's key
       {"pad", "padding_token_id"},   {"cls", "cls_token_id"}, {"mask", "mask_token_id"},
   };
+  const auto special = [&](const char* typ) {
+    return token_content(tc.value(std::string(typ) + "_token", json()));
+  };
   for (const auto& [typ, key] : kSpecial) {
     std::optional<std::int64_t> id;
-    if (const std::string content = token_content(tc.value(std::string(typ) + "_token", json()));
-        !content.empty())
+    if (const std::string content = special(typ); !content.empty())
       if (const auto it = id_of.find(content); it != id_of.end()) id = it->second;
     if (!id && config.contains(std::string(typ) + "_token_id") &&
         config[std::string(typ) + "_token_id"].is_number_integer())
@@ -201,10 +302,27 @@ GgufTokenizer read_tokenizer(const std::string& folder, std::int64_t vocab_size,
     if (id && *id >= 0 && *id < count)
       out.ids.emplace_back(fmt::format("tokenizer.ggml.{}", key), static_cast<std::uint32_t>(*id));
   }
-  for (const char* typ : {"bos", "eos"})
+
+  // add_X_token, in the order gguf-py's SpecialVocab sets them: what tokenizer.json's
+  // post-processor adds, then tokenizer_config.json's add_X_token overriding.
+  const auto set_add = [&](const char* typ, bool add) {
+    const std::string key = fmt::format("tokenizer.ggml.add_{}_token", typ);
+    for (auto& [k, v] : out.adds)
+      if (k == key) {
+        v = add;
+        return;
+      }
+    out.adds.emplace_back(key, add);
+  };
+  const json post = tok.value("post_processor", json());
+  if (post.is_object())
+    for (const json& p : post.contains("processors") ? post["processors"] : json::array({post}))
+      add_tokens_of_post_processor(p, special("bos"), special("eos"), special("sep"),
+                                   special("cls"), set_add);
+  for (const auto& [typ, key] : kSpecial)
     if (const auto it = tc.find(fmt::format("add_{}_token", typ));
         it != tc.end() && it->is_boolean())
-      out.adds.emplace_back(fmt::format("tokenizer.ggml.add_{}_token", typ), it->get<bool>());
+      set_add(typ, it->get<bool>());
   if (const auto it = tc.find("chat_template"); it != tc.end() && it->is_string())
     out.chat_template = it->get<std::string>();
   return out;
@@ -213,20 +331,84 @@ GgufTokenizer read_tokenizer(const std::string& folder, std::int64_t vocab_size,
 // ---------------------------------------------------------------------------------------------
 // The tensor plan.
 
+// The factors llama.cpp divides Llama 3's RoPE frequencies by (transformers'
+// _compute_llama3_parameters): 1 for short wavelengths, `factor` for long ones, a smooth blend
+// between. Computed as LlamaModel.generate_extra_tensors does, in float32 torch arithmetic,
+// where `c / tensor` is tensor.reciprocal() * c, so the tensor matches the converter's bytes.
+std::vector<float> llama3_rope_freq_factors(const Llama3RopeScaling& s, double rope_theta,
+                                            std::int64_t head_dim) {
+  const auto rdiv = [](float c, float x) { return (1.0f / x) * c; };
+  const float old_context = static_cast<float>(s.original_max_position_embeddings);
+  const auto low = static_cast<float>(s.low_freq_factor),
+             high = static_cast<float>(s.high_freq_factor), factor = static_cast<float>(s.factor);
+  const double low_freq_wavelen =
+                   static_cast<double>(s.original_max_position_embeddings) / s.low_freq_factor,
+               high_freq_wavelen =
+                   static_cast<double>(s.original_max_position_embeddings) / s.high_freq_factor;
+  std::vector<float> out;
+  for (std::int64_t i = 0; i < head_dim; i += 2) {
+    const float exponent = static_cast<float>(i) / static_cast<float>(head_dim);
+    const float freq = rdiv(1.0f, std::pow(static_cast<float>(rope_theta), exponent));
+    const float wavelen = rdiv(static_cast<float>(2.0 * std::numbers::pi), freq);
+    if (wavelen < high_freq_wavelen) {
+      out.push_back(1.0f);
+    } else if (wavelen > low_freq_wavelen) {
+      out.push_back(factor);
+    } else {
+      const float smooth = (rdiv(old_context, wavelen) - low) / (high - low);
+      out.push_back(rdiv(1.0f, (1.0f - smooth) / factor + smooth));
+    }
+  }
+  return out;
+}
+
+// The output tensors, in the order the converter writes them, checked against the config.
 class Planner {
  public:
-  Planner(const Checkpoint& ckpt, const DeepSeekConfig& c, const TargetType& target)
-      : ckpt_(ckpt), c_(c), target_(target) {}
+  Planner(const Checkpoint& ckpt, GgufArch arch, const TargetType& target)
+      : ckpt_(ckpt), arch_(arch), target_(target) {}
 
-  std::vector<OutputTensor> plan() {
-    matrix("token_embd.weight", "model.embed_tokens.weight");
-    for (std::int64_t l = 0; l < c_.num_hidden_layers; ++l) layer(l);
-    if (c_.tie_word_embeddings) {
+  std::vector<OutputTensor> plan_deepseek(const DeepSeekConfig& c) {
+    matrix("model.embed_tokens.weight");
+    for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) deepseek_layer(c, l);
+    if (c.tie_word_embeddings) {
       used_.insert("lm_head.weight");  // token_embd serves, as the converter skips it
     } else if (ckpt_.find("lm_head.weight") != nullptr) {
-      matrix("output.weight", "lm_head.weight");
+      matrix("lm_head.weight");
     }
-    vector("output_norm.weight", "model.norm.weight");
+    vector("model.norm.weight");
+    return std::move(out_);
+  }
+
+  // Qwen2 and Llama: every checkpoint tensor renamed, in the checkpoint's (sorted) order as the
+  // converter iterates a single file; Llama's q/k rows permuted, its llama3 factors first.
+  std::vector<OutputTensor> plan_dense(const DenseConfig& c) {
+    // Every tensor the config calls for, with its shape, and none left over: the loader's checks.
+    (void)bind_dense_weights(c, ckpt_, hf_dense_naming());
+    if (c.rope_scaling) {
+      OutputTensor o =
+          output(std::string(kGgufRopeFreqs), {c.head_dim / 2}, DType::kF32, RowKind::kGenerated);
+      o.values = llama3_rope_freq_factors(*c.rope_scaling, c.rope_theta, c.head_dim);
+      out_.push_back(std::move(o));
+    }
+    for (const auto& [name, info] : ckpt_.tensors()) {
+      if (name.ends_with("rotary_emb.inv_freq")) continue;  // recomputed from rope_theta
+      if (name == "lm_head.weight" && c.tie_word_embeddings) continue;  // token_embd serves
+      const std::size_t rank = info->shape.size();
+      if (rank == 1)
+        vector(name);
+      else
+        matrix(name);
+      if (arch_ == GgufArch::kLlama &&
+          (name.ends_with(".self_attn.q_proj.weight") || name.ends_with(".self_attn.q_proj.bias") ||
+           name.ends_with(".self_attn.k_proj.weight") ||
+           name.ends_with(".self_attn.k_proj.bias"))) {
+        OutputTensor& o = out_.back();
+        o.kind = RowKind::kRopePermuted;
+        o.heads = name.find(".q_proj.") != std::string::npos ? c.num_attention_heads
+                                                             : c.num_key_value_heads;
+      }
+    }
     return std::move(out_);
   }
   const std::set<std::string>& used() const { return used_; }
@@ -243,11 +425,19 @@ class Planner {
     return *t;
   }
 
+  // The GGUF name of a Hugging Face tensor (model/gguf_names.h).
+  GgufTensorName gguf_name(const std::string& hf) const {
+    const auto entry = find_hf_tensor_name(arch_, hf);
+    if (!entry)
+      fail("{}: tensor '{}' has no place in a {} GGUF", ckpt_.folder(), hf, gguf_arch_name(arch_));
+    return *entry;
+  }
+
   // The requested type where the row length allows it, else the documented fallback.
   DType matrix_type(const std::string& gguf_name, std::int64_t row_length) const {
     DType want = target_.dtype;
     if (want == DType::kQ4_K &&
-        (gguf_name == "output.weight" || gguf_name.find(".attn_v_b.") != std::string::npos ||
+        (gguf_name == "output.weight" || gguf_name.find(".attn_v") != std::string::npos ||
          gguf_name.find(".ffn_down") != std::string::npos))
       want = DType::kQ6_K;  // the Q4_K_M mix
     if (row_length % dtype_block_elements(want) == 0) return want;
@@ -255,78 +445,78 @@ class Planner {
     return DType::kF16;
   }
 
-  void matrix(const std::string& gguf, const std::string& hf, bool keep_f32 = false) {
+  void matrix(const std::string& hf, bool keep_f32 = false) {
     const TensorInfo& t = get(hf, 2);
-    OutputTensor o{gguf, {t.shape[1], t.shape[0]}, DType::kF32, RowKind::kDirect, {hf}};
+    const std::string gguf = gguf_name(hf).gguf;
+    OutputTensor o = output(gguf, {t.shape[1], t.shape[0]}, DType::kF32, RowKind::kDirect, {hf});
     o.dtype = keep_f32 ? DType::kF32 : matrix_type(gguf, t.shape[1]);
     out_.push_back(std::move(o));
   }
-  void vector(const std::string& gguf, const std::string& hf) {
+  void vector(const std::string& hf) {
     const TensorInfo& t = get(hf, 1);
-    out_.push_back({gguf, {t.shape[0]}, DType::kF32, RowKind::kDirect, {hf}});
+    out_.push_back(output(gguf_name(hf).gguf, {t.shape[0]}, DType::kF32, RowKind::kDirect, {hf}));
   }
 
-  void layer(std::int64_t l) {
-    const std::string b = fmt::format("blk.{}.", l), p = fmt::format("model.layers.{}.", l);
-    vector(b + "attn_norm.weight", p + "input_layernorm.weight");
-    if (c_.is_moe_layer(l)) {
-      const std::int64_t experts = *c_.n_routed_experts;
+  void deepseek_layer(const DeepSeekConfig& c, std::int64_t l) {
+    const std::string p = fmt::format("model.layers.{}.", l);
+    vector(p + "input_layernorm.weight");
+    if (c.is_moe_layer(l)) {
+      const std::int64_t experts = *c.n_routed_experts;
       for (const char* proj : {"down", "gate", "up"}) {
+        const GgufTensorName stacked =
+            gguf_name(fmt::format("{}mlp.experts.0.{}_proj.weight", p, proj));
         std::vector<std::string> names;
         std::vector<std::int64_t> shape;
         for (std::int64_t e = 0; e < experts; ++e) {
-          names.push_back(fmt::format("{}mlp.experts.{}.{}_proj.weight", p, e, proj));
+          names.push_back(hf_expert_tensor_name(stacked, e));
           const TensorInfo& t = get(names.back(), 2);
           if (e == 0) shape = t.shape;
           if (t.shape != shape)
             fail("{}: tensor '{}' has shape {}, expected {} as expert 0", t.file, names.back(),
                  t.shape_string(), fmt::format("[{}, {}]", shape[0], shape[1]));
         }
-        const std::string gguf = fmt::format("{}ffn_{}_exps.weight", b, proj);
-        out_.push_back({gguf,
-                        {shape[1], shape[0], experts},
-                        matrix_type(gguf, shape[1]),
-                        RowKind::kStacked,
-                        std::move(names)});
+        out_.push_back(output(stacked.gguf, {shape[1], shape[0], experts},
+                              matrix_type(stacked.gguf, shape[1]), RowKind::kStacked,
+                              std::move(names)));
       }
       if (ckpt_.find(p + "mlp.gate.e_score_correction_bias") != nullptr)
-        vector(b + "exp_probs_b.bias", p + "mlp.gate.e_score_correction_bias");
-      matrix(b + "ffn_gate_inp.weight", p + "mlp.gate.weight", /*keep_f32=*/true);
-      if (c_.n_shared_experts > 0)
+        vector(p + "mlp.gate.e_score_correction_bias");
+      matrix(p + "mlp.gate.weight", /*keep_f32=*/true);
+      if (c.n_shared_experts > 0)
         for (const char* proj : {"down", "gate", "up"})
-          matrix(fmt::format("{}ffn_{}_shexp.weight", b, proj),
-                 fmt::format("{}mlp.shared_experts.{}_proj.weight", p, proj));
+          matrix(fmt::format("{}mlp.shared_experts.{}_proj.weight", p, proj));
     } else {
       for (const char* proj : {"down", "gate", "up"})
-        matrix(fmt::format("{}ffn_{}.weight", b, proj),
-               fmt::format("{}mlp.{}_proj.weight", p, proj));
+        matrix(fmt::format("{}mlp.{}_proj.weight", p, proj));
     }
-    vector(b + "ffn_norm.weight", p + "post_attention_layernorm.weight");
-    vector(b + "attn_kv_a_norm.weight", p + "self_attn.kv_a_layernorm.weight");
-    matrix(b + "attn_kv_a_mqa.weight", p + "self_attn.kv_a_proj_with_mqa.weight");
+    vector(p + "post_attention_layernorm.weight");
+    vector(p + "self_attn.kv_a_layernorm.weight");
+    matrix(p + "self_attn.kv_a_proj_with_mqa.weight");
 
     const std::string kv_b = p + "self_attn.kv_b_proj.weight";
     const TensorInfo& t = get(kv_b, 2);
-    const std::int64_t nh = c_.num_attention_heads, dn = c_.qk_nope_head_dim, dv = c_.v_head_dim,
-                       rkv = c_.kv_lora_rank;
+    const std::int64_t nh = c.num_attention_heads, dn = c.qk_nope_head_dim, dv = c.v_head_dim,
+                       rkv = c.kv_lora_rank;
     if (t.shape != std::vector<std::int64_t>{nh * (dn + dv), rkv})
       fail("{}: tensor '{}' has shape {}, expected [{}, {}] (heads x (qk_nope + v), kv_lora_rank)",
            t.file, kv_b, t.shape_string(), nh * (dn + dv), rkv);
-    const std::string kb = b + "attn_k_b.weight", vb = b + "attn_v_b.weight";
-    out_.push_back({kb, {dn, rkv, nh}, matrix_type(kb, dn), RowKind::kKeyB, {kv_b}});
-    out_.push_back({vb, {rkv, dv, nh}, matrix_type(vb, rkv), RowKind::kValueB, {kv_b}});
-    matrix(b + "attn_output.weight", p + "self_attn.o_proj.weight");
-    if (c_.q_lora_rank) {
-      vector(b + "attn_q_a_norm.weight", p + "self_attn.q_a_layernorm.weight");
-      matrix(b + "attn_q_a.weight", p + "self_attn.q_a_proj.weight");
-      matrix(b + "attn_q_b.weight", p + "self_attn.q_b_proj.weight");
+    // Written split, as whale's model names the halves.
+    const std::string kb = gguf_name(p + "self_attn.k_b_proj.weight").gguf,
+                      vb = gguf_name(p + "self_attn.v_b_proj.weight").gguf;
+    out_.push_back(output(kb, {dn, rkv, nh}, matrix_type(kb, dn), RowKind::kKeyB, {kv_b}));
+    out_.push_back(output(vb, {rkv, dv, nh}, matrix_type(vb, rkv), RowKind::kValueB, {kv_b}));
+    matrix(p + "self_attn.o_proj.weight");
+    if (c.q_lora_rank) {
+      vector(p + "self_attn.q_a_layernorm.weight");
+      matrix(p + "self_attn.q_a_proj.weight");
+      matrix(p + "self_attn.q_b_proj.weight");
     } else {
-      matrix(b + "attn_q.weight", p + "self_attn.q_proj.weight");
+      matrix(p + "self_attn.q_proj.weight");
     }
   }
 
   const Checkpoint& ckpt_;
-  const DeepSeekConfig& c_;
+  GgufArch arch_;
   const TargetType& target_;
   std::vector<OutputTensor> out_;
   std::set<std::string> used_;
@@ -335,7 +525,7 @@ class Planner {
 // ---------------------------------------------------------------------------------------------
 // Encoding rows.
 
-WeightMatrix source_matrix(const Checkpoint& ckpt, const DeepSeekConfig& c,
+WeightMatrix source_matrix(const Checkpoint& ckpt, const SourceLayout& layout,
                            const std::string& name) {
   const TensorInfo& t = *ckpt.find(name);
   WeightMatrix w;
@@ -349,8 +539,8 @@ WeightMatrix source_matrix(const Checkpoint& ckpt, const DeepSeekConfig& c,
     if (scale == nullptr)
       fail("{}: FP8 tensor '{}' has no companion '{}_scale_inv' (its block scales)", t.file, name,
            name);
-    w.block_rows = c.quantization ? c.quantization->block_rows : 128;
-    w.block_cols = c.quantization ? c.quantization->block_cols : 128;
+    w.block_rows = layout.fp8_block_rows;
+    w.block_cols = layout.fp8_block_cols;
     const std::vector<std::int64_t> want = {(w.rows + w.block_rows - 1) / w.block_rows,
                                             (w.cols + w.block_cols - 1) / w.block_cols};
     if (scale->dtype != DType::kF32 || scale->shape != want)
@@ -386,12 +576,20 @@ void encode_row(DType dtype, const float* x, std::int64_t n, std::uint8_t* dst) 
   }
 }
 
+// LlamaModel.permute: a head's rows (h, j, i) for j < 2, i < head_dim / 2 (the Hugging Face
+// rotate-half layout, pair (i, i + head_dim / 2)) become rows (h, i, j), so that llama.cpp's
+// rotation of adjacent pairs (2i, 2i + 1) rotates the same pairs. Output row -> source row.
+std::int64_t rope_permuted_source(std::int64_t r, std::int64_t head_dim) {
+  const std::int64_t h = r / head_dim, i = (r % head_dim) / 2, j = r % 2;
+  return h * head_dim + j * (head_dim / 2) + i;
+}
+
 // Writes one tensor's bytes, a chunk of rows at a time.
-void write_tensor(const Checkpoint& ckpt, const DeepSeekConfig& c, const OutputTensor& o,
+void write_tensor(const Checkpoint& ckpt, const SourceLayout& layout, const OutputTensor& o,
                   GgufWriter& writer, ThreadPool& pool,
                   const std::function<void(std::uint64_t)>& done) {
   std::vector<WeightMatrix> sources;
-  for (const std::string& s : o.sources) sources.push_back(source_matrix(ckpt, c, s));
+  for (const std::string& s : o.sources) sources.push_back(source_matrix(ckpt, layout, s));
   const std::int64_t n = o.row_length(), rows = o.rows();
   const auto row_bytes = static_cast<std::size_t>(dtype_row_bytes(o.dtype, n));
 
@@ -404,9 +602,19 @@ void write_tensor(const Checkpoint& ckpt, const DeepSeekConfig& c, const OutputT
       dequantize_rows(w, r0, r1, kv_b.data() + r0 * w.cols);
     });
   }
-  const std::int64_t dn = c.qk_nope_head_dim, dv = c.v_head_dim, rkv = c.kv_lora_rank;
+  const std::int64_t dn = layout.dn, dv = layout.dv, rkv = layout.rkv;
+  // Llama's permuted q/k: rows of a matrix, elements of a bias (one row, read whole).
+  const bool permuted_vector = o.kind == RowKind::kRopePermuted && o.dims.size() == 1;
+  const std::int64_t head_dim =
+      o.kind == RowKind::kRopePermuted ? (permuted_vector ? n : rows) / o.heads : 0;
+  std::vector<float> whole;
+  if (permuted_vector) {
+    whole.resize(static_cast<std::size_t>(n));
+    dequantize_rows(sources[0], 0, 1, whole.data());
+  }
   // A bit-exact copy where the stored row already is the output row.
-  const bool copy = (o.kind == RowKind::kDirect || o.kind == RowKind::kStacked) &&
+  const bool copy = (o.kind == RowKind::kDirect || o.kind == RowKind::kStacked ||
+                     (o.kind == RowKind::kRopePermuted && !permuted_vector)) &&
                     std::all_of(sources.begin(), sources.end(),
                                 [&](const WeightMatrix& w) { return w.dtype == o.dtype; });
 
@@ -423,6 +631,24 @@ void write_tensor(const Checkpoint& ckpt, const DeepSeekConfig& c, const OutputT
         dequantize_rows(w, r % per, r % per + 1, x);
         break;
       }
+      case RowKind::kRopePermuted: {
+        if (permuted_vector) {
+          for (std::int64_t e = 0; e < n; ++e)
+            x[e] = whole[static_cast<std::size_t>(rope_permuted_source(e, head_dim))];
+          break;
+        }
+        const std::int64_t source_row = rope_permuted_source(r, head_dim);
+        if (copy) {
+          std::memcpy(dst, sources[0].data + static_cast<std::size_t>(source_row) * row_bytes,
+                      row_bytes);
+          return;
+        }
+        dequantize_rows(sources[0], source_row, source_row + 1, x);
+        break;
+      }
+      case RowKind::kGenerated:
+        std::memcpy(x, o.values.data(), static_cast<std::size_t>(n) * sizeof(float));
+        break;
       case RowKind::kKeyB: {  // row (h, i): W_UK[h][j, i] for j < dn
         const std::int64_t h = r / rkv, i = r % rkv;
         for (std::int64_t j = 0; j < dn; ++j)
@@ -461,16 +687,57 @@ void write_tensor(const Checkpoint& ckpt, const DeepSeekConfig& c, const OutputT
 // ---------------------------------------------------------------------------------------------
 // Metadata, in the order the converter writes it.
 
-void set_metadata(GgufWriter& w, const std::string& folder, const json& raw,
-                  const DeepSeekConfig& c, const TargetType& target) {
-  const std::string a = "deepseek2.";
-  const auto u32 = [](std::int64_t v) { return static_cast<std::uint32_t>(v); };
-  const auto f32 = [](double v) { return static_cast<float>(v); };
-  w.set("general.architecture", "deepseek2");
+std::uint32_t u32(std::int64_t v) {
+  return static_cast<std::uint32_t>(v);
+}
+float f32(double v) {
+  return static_cast<float>(v);
+}
+
+// general.*: the architecture, the sampling defaults of generation_config.json (gguf-py's
+// Metadata.load reads them), the folder's name.
+void set_general(GgufWriter& w, GgufArch arch, const std::string& folder) {
+  w.set("general.architecture", std::string(gguf_arch_name(arch)));
   w.set("general.type", "model");
+  const std::string generation_path = folder + "/generation_config.json";
+  if (fs::exists(generation_path)) {
+    const json g = read_json_file(generation_path);
+    // generation_config.json field -> general.sampling.X, int32 or float32 as gguf-py writes them.
+    static const std::tuple<const char*, const char*, bool> kSampling[] = {
+        {"top_k", "top_k", true},
+        {"top_p", "top_p", false},
+        {"min_p", "min_p", false},
+        {"xtc_probability", "xtc_probability", false},
+        {"xtc_threshold", "xtc_threshold", false},
+        {"temperature", "temp", false},
+        {"penalty_last_n", "penalty_last_n", true},
+        {"penalty_repeat", "penalty_repeat", false},
+        {"mirostat", "mirostat", true},
+        {"mirostat_tau", "mirostat_tau", false},
+        {"mirostat_eta", "mirostat_eta", false},
+    };
+    if (g.contains("sequence") && g["sequence"].is_string())
+      w.set("general.sampling.sequence", g["sequence"].get<std::string>());
+    for (const auto& [field, key, integer] : kSampling) {
+      const auto it = g.find(field);
+      if (it == g.end() || !it->is_number()) continue;
+      if (integer && !it->is_number_integer())
+        fail("{}: field '{}' is {}, expected an integer", generation_path, field, it->dump());
+      if (integer)
+        w.set(fmt::format("general.sampling.{}", key), static_cast<std::int32_t>(it->get<int>()));
+      else
+        w.set(fmt::format("general.sampling.{}", key), it->get<float>());
+    }
+  }
   std::string name = fs::path(folder).filename().string();
   if (name.empty()) name = fs::path(folder).parent_path().filename().string();
   w.set("general.name", name);
+}
+
+void set_deepseek_metadata(GgufWriter& w, const std::string& folder, const json& raw,
+                           const DeepSeekConfig& c, const TargetType& target) {
+  const std::string a = "deepseek2.";
+  set_general(w, GgufArch::kDeepSeek2, folder);
   w.set(a + "block_count", u32(c.num_hidden_layers));
   w.set(a + "context_length", u32(c.max_position_embeddings));
   w.set(a + "embedding_length", u32(c.hidden_size));
@@ -523,6 +790,33 @@ void set_metadata(GgufWriter& w, const std::string& folder, const json& raw,
   w.set("general.quantization_version", std::uint32_t{2});
 }
 
+// Qwen2Model / LlamaModel: TextModel's keys, Llama's vocab_size and rope.dimension_count.
+// Llama 3 RoPE scaling is the tensor rope_freqs.weight, not metadata.
+void set_dense_metadata(GgufWriter& w, GgufArch arch, const std::string& folder, const json& raw,
+                        const DenseConfig& c, const TargetType& target) {
+  const std::string a = std::string(gguf_arch_name(arch)) + ".";
+  set_general(w, arch, folder);
+  w.set(a + "block_count", u32(c.num_hidden_layers));
+  w.set(a + "context_length", u32(c.max_position_embeddings));
+  w.set(a + "embedding_length", u32(c.hidden_size));
+  w.set(a + "feed_forward_length", u32(c.intermediate_size));
+  w.set(a + "attention.head_count", u32(c.num_attention_heads));
+  if (raw.contains("num_key_value_heads"))
+    w.set(a + "attention.head_count_kv", u32(c.num_key_value_heads));
+  w.set(a + "rope.freq_base", f32(c.rope_theta));
+  w.set(a + "attention.layer_norm_rms_epsilon", f32(c.rms_norm_eps));
+  if (raw.contains("head_dim")) {
+    w.set(a + "attention.key_length", u32(c.head_dim));
+    w.set(a + "attention.value_length", u32(c.head_dim));
+  }
+  w.set("general.file_type", target.ftype);
+  if (arch == GgufArch::kLlama) {
+    w.set(a + "vocab_size", u32(c.vocab_size));
+    w.set(a + "rope.dimension_count", u32(c.head_dim));
+  }
+  w.set("general.quantization_version", std::uint32_t{2});
+}
+
 void set_tokenizer(GgufWriter& w, const GgufTokenizer& t) {
   w.set("tokenizer.ggml.model", "gpt2");
   w.set("tokenizer.ggml.pre", t.pre);
@@ -549,27 +843,63 @@ void quantize(const Options& opt) {
     fail("--out {}: folder {} does not exist", opt.out, out_dir.string());
   const std::string config_path = opt.model + "/config.json";
   const json raw = read_json_file(config_path);
-  const DeepSeekConfig c = parse_deepseek_config(raw, config_path);
-  const Checkpoint ckpt(opt.model);
-  const GgufTokenizer tokenizer = read_tokenizer(opt.model, c.vocab_size, raw);
-
-  Planner planner(ckpt, c, target);
-  const std::vector<OutputTensor> plan = planner.plan();
-  // Every checkpoint tensor is either written or an MTP layer's (dropped, as the converter does).
-  std::size_t mtp = 0;
-  for (const auto& [name, info] : ckpt.tensors()) {
-    if (planner.used().contains(name)) continue;
-    std::int64_t layer = -1;
-    if (std::sscanf(name.c_str(), "model.layers.%ld.", &layer) == 1 &&
-        layer >= c.num_hidden_layers) {
-      ++mtp;
-      continue;
+  std::string model;
+  if (raw.is_object())
+    if (const auto it = raw.find("model_type"); it != raw.end() && it->is_string())
+      model = it->get<std::string>();
+  GgufArch arch = GgufArch::kDeepSeek2;
+  if (model == "qwen2")
+    arch = GgufArch::kQwen2;
+  else if (model == "llama")
+    arch = GgufArch::kLlama;
+  else if (model != "deepseek_v2" && model != "deepseek_v3")
+    fail(
+        "{}: field 'model_type' is '{}'; whale quantize converts deepseek_v2 and deepseek_v3 "
+        "(to a deepseek2 GGUF), qwen2 and llama",
+        config_path, model.empty() ? "(missing)" : model);
+  std::optional<DeepSeekConfig> deepseek;
+  std::optional<DenseConfig> dense;
+  SourceLayout layout;
+  if (arch == GgufArch::kDeepSeek2) {
+    deepseek = parse_deepseek_config(raw, config_path);
+    if (deepseek->quantization) {
+      layout.fp8_block_rows = deepseek->quantization->block_rows;
+      layout.fp8_block_cols = deepseek->quantization->block_cols;
     }
-    fail("{}: tensor '{}' has no place in a deepseek2 GGUF", info->file, name);
+    layout.dn = deepseek->qk_nope_head_dim;
+    layout.dv = deepseek->v_head_dim;
+    layout.rkv = deepseek->kv_lora_rank;
+  } else {
+    dense = parse_dense_config(raw, config_path);
+  }
+  const Checkpoint ckpt(opt.model);
+  const GgufTokenizer tokenizer =
+      read_tokenizer(opt.model, deepseek ? deepseek->vocab_size : dense->vocab_size, raw);
+
+  Planner planner(ckpt, arch, target);
+  const std::vector<OutputTensor> plan =
+      deepseek ? planner.plan_deepseek(*deepseek) : planner.plan_dense(*dense);
+  // Every deepseek checkpoint tensor is either written or an MTP layer's (dropped, as the
+  // converter does); plan_dense checks its own.
+  std::size_t mtp = 0;
+  if (deepseek) {
+    for (const auto& [name, info] : ckpt.tensors()) {
+      if (planner.used().contains(name)) continue;
+      std::int64_t layer = -1;
+      if (std::sscanf(name.c_str(), "model.layers.%ld.", &layer) == 1 &&
+          layer >= deepseek->num_hidden_layers) {
+        ++mtp;
+        continue;
+      }
+      fail("{}: tensor '{}' has no place in a deepseek2 GGUF", info->file, name);
+    }
   }
 
   GgufWriter writer(opt.out);
-  set_metadata(writer, opt.model, raw, c, target);
+  if (deepseek)
+    set_deepseek_metadata(writer, opt.model, raw, *deepseek, target);
+  else
+    set_dense_metadata(writer, arch, opt.model, raw, *dense, target);
   set_tokenizer(writer, tokenizer);
   std::uint64_t total = 0;
   std::map<std::string, std::size_t> by_type;
@@ -587,7 +917,7 @@ void quantize(const Options& opt) {
   }
   std::uint64_t written = 0;
   for (const OutputTensor& o : plan)
-    write_tensor(ckpt, c, o, writer, pool, [&](std::uint64_t bytes) {
+    write_tensor(ckpt, layout, o, writer, pool, [&](std::uint64_t bytes) {
       written += bytes;
       if (progress) progress->update(static_cast<std::int64_t>(written));
     });
@@ -600,7 +930,7 @@ void quantize(const Options& opt) {
                plan.size(), types.c_str(), static_cast<double>(total) / 1e9,
                mtp > 0 ? fmt::format("; dropped {} MTP tensors (layers >= {}), as llama.cpp's "
                                      "converter does",
-                                     mtp, c.num_hidden_layers)
+                                     mtp, deepseek->num_hidden_layers)
                              .c_str()
                        : "");
 }
@@ -611,7 +941,8 @@ void register_quantize(CLI::App& app) {
   auto opt = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
       "quantize",
-      "Convert a DeepSeek Hugging Face folder to a GGUF (llama.cpp's deepseek2 layout)");
+      "Convert a Hugging Face folder (DeepSeek-V2/V3, Qwen2, Llama) to a GGUF in llama.cpp's "
+      "layout");
   cmd->add_option("model", opt->model, "Hugging Face model folder")->required();
   cmd->add_option("--type", opt->type, "Matrix type: q8_0, q4_k (Q4_K_M mix), q6_k, bf16, f16, f32")
       ->required();

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "formats/scalar_formats.h"
+#include "io/checkpoint.h"
 #include "io/gguf.h"
 #include "model/deepseek.h"
 #include "model/gguf_load.h"
@@ -80,16 +81,12 @@ bool same_value(const GgufValue& a, const GgufValue& b) {
       a.value);
 }
 
-class QuantizeGoldenBf16Test : public ::testing::TestWithParam<const char*> {};
-
-// bf16 from a BF16 folder is the converter's --outtype bf16 file: every key but the name
-// (general.name: the converter title-cases the folder name; general.size_label: its size
-// heuristic), the same tensors, the same bytes.
-TEST_P(QuantizeGoldenBf16Test, EqualsLlamaCppConverterOutput) {
-  const std::string folder = GetParam();
-  TempDir dir;
-  const GgufModel ours(quantize_golden(folder, "bf16", dir));
-  const GgufModel theirs(golden_gguf(folder + ".bf16.gguf"));
+// Our file against the converter's: every key but the name (general.name: the converter
+// title-cases the folder name; general.size_label: its size heuristic) with the same type and
+// value, the same tensors with the same types, dims and bytes.
+void expect_same_gguf(const std::string& ours_path, const std::string& theirs_path) {
+  const GgufModel ours(ours_path);
+  const GgufModel theirs(theirs_path);
   const std::set<std::string_view> ignored = {"general.name", "general.size_label"};
   std::set<std::string_view> our_keys, their_keys;
   for (const auto& kv : ours.metadata().entries())
@@ -111,6 +108,15 @@ TEST_P(QuantizeGoldenBf16Test, EqualsLlamaCppConverterOutput) {
     EXPECT_EQ(o->shape_string(), t.shape_string()) << t.name;
     EXPECT_TRUE(std::equal(o->data.begin(), o->data.end(), t.data.begin(), t.data.end())) << t.name;
   }
+}
+
+class QuantizeGoldenBf16Test : public ::testing::TestWithParam<const char*> {};
+
+// bf16 from a BF16 folder is the converter's --outtype bf16 file.
+TEST_P(QuantizeGoldenBf16Test, EqualsLlamaCppConverterOutput) {
+  const std::string folder = GetParam();
+  TempDir dir;
+  expect_same_gguf(quantize_golden(folder, "bf16", dir), golden_gguf(folder + ".bf16.gguf"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, QuantizeGoldenBf16Test,
@@ -294,6 +300,126 @@ TEST(QuantizeTokenizerTest, PreTokenizerNamedFromItsSplitPatterns) {
   EXPECT_NE(code, 0);
   EXPECT_NE(output.find("matches none of the pre-tokenizers whale knows"), std::string::npos)
       << output;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Qwen2 and Llama (tests/data/golden-dense): the R1-Distill architectures.
+
+std::string golden_dense(const std::string& folder, const std::string& file) {
+  return std::string(WHALE_TEST_DATA) + "/golden-dense/" + folder + "/" + file;
+}
+
+// A golden-dense folder's model files quantized to `type`; returns the GGUF's path.
+std::string quantize_golden_dense(const std::string& folder, const std::string& type,
+                                  const TempDir& dir) {
+  test::copy_golden_dense(folder, dir);
+  const std::string out = dir.file(folder + "." + type + ".gguf");
+  const auto [code, output] =
+      run_whale("quantize " + dir.str() + " --type " + type + " -t 2 --out " + out);
+  EXPECT_EQ(code, 0) << output;
+  return out;
+}
+
+class QuantizeDenseTest : public ::testing::TestWithParam<const char*> {};
+
+// The converter's --outtype bf16 file, key for key and byte for byte: for llama-tiny that takes
+// the q/k row permutation and the llama3 rope_freqs.weight factors, for both the tokenizer keys
+// (pre-tokenizer name, add_sep_token from the post-processor) and generation_config's sampling.
+TEST_P(QuantizeDenseTest, Bf16EqualsLlamaCppConverterOutput) {
+  const std::string folder = GetParam();
+  TempDir dir;
+  expect_same_gguf(quantize_golden_dense(folder, "bf16", dir),
+                   golden_dense(folder, folder + ".bf16.gguf"));
+}
+
+// whale's Q8_0 file computes the reference logits within the tolerance the dense GGUF tests
+// (tests/model/gguf_golden_test.cpp) hold llama.cpp's Q8_0 file to.
+TEST_P(QuantizeDenseTest, Q8ComputesTheReferenceLogitsAsLlamaCppsQ8Does) {
+  const std::string folder = GetParam();
+  TempDir dir;
+  const std::string path = quantize_golden_dense(folder, "q8_0", dir);
+  const GgufModel gguf(path);
+  EXPECT_EQ(gguf.metadata().get_u32("general.file_type"), 7u);
+  EXPECT_EQ(gguf.tensor("blk.0.attn_q.weight").dtype, DType::kQ8_0);
+  EXPECT_EQ(gguf.tensor("token_embd.weight").dtype, DType::kQ8_0);
+  EXPECT_EQ(gguf.tensor("blk.0.attn_norm.weight").dtype, DType::kF32);
+  const auto model = load_gguf_model(path);
+  golden::check_dense_golden(*model, folder, 0.35f, "quantize " + folder + " q8_0");
+}
+
+INSTANTIATE_TEST_SUITE_P(GoldenDense, QuantizeDenseTest,
+                         ::testing::Values("qwen2-tiny", "llama-tiny"), [](const auto& param_info) {
+                           std::string n = param_info.param;
+                           for (char& ch : n)
+                             if (ch == '-') ch = '_';
+                           return n;
+                         });
+
+// Without the permutation llama.cpp (adjacent-pair RoPE) would rotate the wrong pairs: the
+// written q/k rows are the Hugging Face rows reordered per head, (h, j, i) -> (h, i, j).
+TEST(QuantizeDenseLlamaTest, QueryAndKeyRowsArePermutedPerHead) {
+  TempDir dir;
+  const GgufModel gguf(quantize_golden_dense("llama-tiny", "f32", dir));
+  const Checkpoint ckpt(dir.str());
+  for (const auto& [name, heads] : {std::pair{"q", 8}, std::pair{"k", 2}}) {
+    const TensorInfo& hf = *ckpt.find(fmt::format("model.layers.1.self_attn.{}_proj.weight", name));
+    const GgufTensor& t = gguf.tensor(fmt::format("blk.1.attn_{}.weight", name));
+    const std::int64_t rows = hf.shape[0], cols = hf.shape[1], head_dim = rows / heads;
+    ASSERT_EQ(t.shape_string(), fmt::format("[{}, {}]", cols, rows));
+    int moved = 0;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const std::int64_t h = r / head_dim, i = (r % head_dim) / 2, j = r % 2;
+      const std::int64_t source = h * head_dim + j * (head_dim / 2) + i;
+      moved += source != r;
+      for (std::int64_t c = 0; c < cols; ++c) {
+        std::uint16_t bf16;
+        float got;
+        std::memcpy(&bf16, hf.data.data() + 2 * (source * cols + c), 2);
+        std::memcpy(&got, t.data.data() + 4 * (r * cols + c), 4);
+        ASSERT_EQ(got, bf16_to_f32(bf16)) << name << " row " << r << " col " << c;
+      }
+    }
+    EXPECT_GT(moved, rows / 2);
+  }
+  // Qwen2 runs as NEOX in llama.cpp: its rows stay in place.
+  TempDir qwen;
+  const GgufModel q(quantize_golden_dense("qwen2-tiny", "bf16", qwen));
+  const Checkpoint qckpt(qwen.str());
+  const TensorInfo& hf = *qckpt.find("model.layers.0.self_attn.q_proj.weight");
+  const GgufTensor& t = q.tensor("blk.0.attn_q.weight");
+  EXPECT_TRUE(std::equal(hf.data.begin(), hf.data.end(), t.data.begin(), t.data.end()));
+}
+
+// Bad dense folders: one error naming the file and the field or tensor.
+TEST(QuantizeDenseErrorsTest, OneClearErrorEach) {
+  {
+    TempDir dir;
+    test::copy_golden_dense("qwen2-tiny", dir);
+    nlohmann::json config = test::read_json(dir.file("config.json"));
+    config["model_type"] = "mistral";
+    test::write_json(dir.file("config.json"), config);
+    const auto [code, output] =
+        run_whale("quantize " + dir.str() + " --type q8_0 --out " + dir.file("x.gguf"));
+    EXPECT_NE(code, 0);
+    EXPECT_NE(output.find("config.json: field 'model_type' is 'mistral'"), std::string::npos)
+        << output;
+    EXPECT_FALSE(fs::exists(dir.file("x.gguf")));
+  }
+  {
+    // A tensor missing from the weights.
+    TempDir dir;
+    test::copy_golden_dense("llama-tiny", dir);
+    auto image = test::SafetensorsImage::read(dir.file("model.safetensors"));
+    image.header.erase("model.layers.1.mlp.up_proj.weight");
+    image.write(dir.file("model.safetensors"));
+    const auto [code, output] =
+        run_whale("quantize " + dir.str() + " --type q8_0 --out " + dir.file("x.gguf"));
+    EXPECT_NE(code, 0);
+    EXPECT_NE(output.find("tensor 'model.layers.1.mlp.up_proj.weight' is missing"),
+              std::string::npos)
+        << output;
+    EXPECT_FALSE(fs::exists(dir.file("x.gguf")));
+  }
 }
 
 // A model whose rows are multiples of 256 (so Q4_K/Q6_K apply everywhere), from make-model's

@@ -2,7 +2,6 @@
 // each GGUF must give its golden folder's reference logits, expert choices and greedy tokens,
 // in the current split attn_k_b/attn_v_b form and in the older combined attn_kv_b form.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cstring>
@@ -110,25 +109,24 @@ TEST(GgufGolden, CombinedKvbFormEqualsTheFolderWithoutGroups) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Files, GgufGoldenTest,
-    ::testing::Values(GgufGolden{"v2-lite-tiny.bf16.gguf", "v2-lite-tiny"},
-                      GgufGolden{"v2-tiny.bf16.gguf", "v2-tiny"},
-                      GgufGolden{"v3-tiny-bf16.bf16.gguf", "v3-tiny-bf16"},
-                      GgufGolden{"v3-tiny-fp8.f32.gguf", "v3-tiny-fp8"}),
-    [](const auto& param_info) {
-      std::string n = param_info.param.file;
-      for (char& ch : n)
-        if (ch == '-' || ch == '.') ch = '_';
-      return n;
-    });
+INSTANTIATE_TEST_SUITE_P(Files, GgufGoldenTest,
+                         ::testing::Values(GgufGolden{"v2-lite-tiny.bf16.gguf", "v2-lite-tiny"},
+                                           GgufGolden{"v2-tiny.bf16.gguf", "v2-tiny"},
+                                           GgufGolden{"v3-tiny-bf16.bf16.gguf", "v3-tiny-bf16"},
+                                           GgufGolden{"v3-tiny-fp8.f32.gguf", "v3-tiny-fp8"}),
+                         [](const auto& param_info) {
+                           std::string n = param_info.param.file;
+                           for (char& ch : n)
+                             if (ch == '-' || ch == '.') ch = '_';
+                           return n;
+                         });
 
 // The dense fixtures (tests/data/golden-dense): llama.cpp's BF16 and Q8_0 GGUFs of the Qwen2
 // and Llama folders against the float64 reference logits and greedy tokens.
 struct DenseGguf {
   const char* folder;
-  const char* type;     // bf16 | q8_0
-  float tolerance;      // max |logit - reference|
+  const char* type;  // bf16 | q8_0
+  float tolerance;   // max |logit - reference|
 };
 
 class DenseGgufTest : public ::testing::TestWithParam<DenseGguf> {};
@@ -137,47 +135,8 @@ TEST_P(DenseGgufTest, ReferenceLogitsAndGreedyTokens) {
   const std::string dir = std::string(WHALE_TEST_DATA) + "/golden-dense/" + GetParam().folder;
   const auto model =
       load_gguf_model(dir + "/" + GetParam().folder + "." + GetParam().type + ".gguf");
-  const std::int64_t V = model->summary().vocab_size;
-  std::ifstream in(dir + "/cases.json");
-  for (const auto& c : nlohmann::json::parse(in)) {
-    const auto ids = c["ids"].get<std::vector<std::int32_t>>();
-    std::ifstream lf(dir + "/" + c["logits"].get<std::string>(), std::ios::binary);
-    std::vector<float> want(ids.size() * static_cast<std::size_t>(V));
-    lf.read(reinterpret_cast<char*>(want.data()), static_cast<std::streamsize>(want.size() * 4));
-    ASSERT_TRUE(lf.good()) << c["name"];
-    const RunOutput out = run_case(*model, ids, c["prefill"].get<std::int64_t>(), 2);
-    ASSERT_EQ(out.logits.size(), want.size());
-    float worst = 0.0f;
-    for (std::size_t i = 0; i < want.size(); ++i)
-      worst = std::max(worst, std::fabs(out.logits[i] - want[i]));
-    EXPECT_LE(worst, GetParam().tolerance) << c["name"];
-    std::printf("[gguf dense] %s.%s/%s: max |logit error| %.3g\n", GetParam().folder,
-                GetParam().type, c["name"].get<std::string>().c_str(), worst);
-    const auto n = c["greedy_prompt_len"].get<std::size_t>();
-    const std::vector<std::int32_t> prompt(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n));
-    const auto expected = c["greedy"].get<std::vector<std::int32_t>>();
-    if (GetParam().tolerance <= 1e-3f) {
-      EXPECT_EQ(greedy(*model, prompt, static_cast<std::int64_t>(expected.size())), expected)
-          << c["name"];
-      continue;
-    }
-    // Quantized weights move logits by up to `tolerance`, so a step whose reference top-2 gap
-    // is smaller may pick the other token. Fed the reference continuation, every step's
-    // reference token must be the model's choice or within 2 x tolerance of it.
-    std::vector<std::int32_t> forced = prompt;
-    forced.insert(forced.end(), expected.begin(), expected.end() - 1);
-    const RunOutput f = run_case(*model, forced, static_cast<std::int64_t>(n), 2);
-    int same = 0;
-    for (std::size_t step = 0; step < expected.size(); ++step) {
-      const float* row = f.logits.data() + (n - 1 + step) * static_cast<std::size_t>(V);
-      const float best = *std::max_element(row, row + V);
-      EXPECT_GE(row[expected[step]], best - 2 * GetParam().tolerance) << c["name"] << " step " << step;
-      same += row[expected[step]] == best;
-    }
-    std::printf("[gguf dense] %s.%s/%s: %d of %zu reference greedy tokens are the argmax\n",
-                GetParam().folder, GetParam().type, c["name"].get<std::string>().c_str(), same,
-                expected.size());
-  }
+  check_dense_golden(*model, GetParam().folder, GetParam().tolerance,
+                     fmt::format("gguf dense {}.{}", GetParam().folder, GetParam().type));
 }
 
 // BF16 GGUFs hold the checkpoint's values exactly: as exact as the safetensors folder, greedy
@@ -188,8 +147,8 @@ INSTANTIATE_TEST_SUITE_P(Files, DenseGgufTest,
                                            DenseGguf{"qwen2-tiny", "q8_0", 0.35f},
                                            DenseGguf{"llama-tiny", "q8_0", 0.35f}),
                          [](const auto& param_info) {
-                           std::string n = std::string(param_info.param.folder) + "_" +
-                                           param_info.param.type;
+                           std::string n =
+                               std::string(param_info.param.folder) + "_" + param_info.param.type;
                            for (char& ch : n)
                              if (ch == '-') ch = '_';
                            return n;
