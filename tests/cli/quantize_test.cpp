@@ -333,7 +333,8 @@ TEST_P(QuantizeDenseTest, Bf16EqualsLlamaCppConverterOutput) {
 }
 
 // whale's Q8_0 file computes the reference logits within the tolerance the dense GGUF tests
-// (tests/model/gguf_golden_test.cpp) hold llama.cpp's Q8_0 file to.
+// (tests/model/gguf_golden_test.cpp) hold llama.cpp's Q8_0 file to; it is in fact that file
+// (llama-quantize from the converter's F32 file): same keys, same blocks, byte for byte.
 TEST_P(QuantizeDenseTest, Q8ComputesTheReferenceLogitsAsLlamaCppsQ8Does) {
   const std::string folder = GetParam();
   TempDir dir;
@@ -343,6 +344,7 @@ TEST_P(QuantizeDenseTest, Q8ComputesTheReferenceLogitsAsLlamaCppsQ8Does) {
   EXPECT_EQ(gguf.tensor("blk.0.attn_q.weight").dtype, DType::kQ8_0);
   EXPECT_EQ(gguf.tensor("token_embd.weight").dtype, DType::kQ8_0);
   EXPECT_EQ(gguf.tensor("blk.0.attn_norm.weight").dtype, DType::kF32);
+  expect_same_gguf(path, golden_dense(folder, folder + ".q8_0.gguf"));
   const auto model = load_gguf_model(path);
   golden::check_dense_golden(*model, folder, 0.35f, "quantize " + folder + " q8_0");
 }
