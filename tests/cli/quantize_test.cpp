@@ -12,6 +12,7 @@
 #include "io/checkpoint.h"
 #include "io/gguf.h"
 #include "model/deepseek.h"
+#include "model/dense_loader.h"
 #include "model/gguf_load.h"
 #include "model/golden_support.h"
 #include "model/random_checkpoint.h"
@@ -501,6 +502,66 @@ INSTANTIATE_TEST_SUITE_P(KQuants, QuantizeKQuantTest,
                                            std::pair<const char*, float>{"q8_0", 0.05f},
                                            std::pair<const char*, float>{"q6_k", 0.08f},
                                            std::pair<const char*, float>{"q4_k", 0.25f}));
+
+// Dense models whose rows are multiples of 256 (so Q4_K/Q6_K apply, and Llama's permuted q/k
+// rows are re-encoded rather than copied), random BF16 weights with the golden-dense tokenizers:
+// the GGUF's logits against the Hugging Face folder's own, through whale's two loaders.
+struct DenseKQuant {
+  const char* golden;  // the golden-dense folder lending config and tokenizer
+  const char* type;
+  float bound;  // median row error, relative to max |logit|
+};
+
+class QuantizeDenseKQuantTest : public ::testing::TestWithParam<DenseKQuant> {};
+
+TEST_P(QuantizeDenseKQuantTest, LogitsCloseToTheSourceModel) {
+  const auto [golden, type, bound] = GetParam();
+  TempDir dir;
+  const std::string folder = dir.file("model");
+  nlohmann::json raw = test::read_json(golden_dense(golden, "config.json"));
+  raw["hidden_size"] = 256;
+  raw["intermediate_size"] = 512;
+  raw["num_attention_heads"] = 4;  // head_dim 64
+  {
+    ThreadPool pool(2);
+    RandomCheckpointOptions options;
+    options.seed = 11;
+    write_random_dense_checkpoint(folder, parse_dense_config(raw, "test config"), options, pool);
+  }
+  for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
+    fs::copy_file(golden_dense(golden, file), folder + "/" + file);
+  const std::string out = dir.file(std::string(type) + ".gguf");
+  const auto [code, output] =
+      run_whale(fmt::format("quantize {} --type {} -t 2 --out {}", folder, type, out));
+  ASSERT_EQ(code, 0) << output;
+  const GgufModel gguf(out);
+  if (std::string(type) == "q4_k") {
+    EXPECT_EQ(gguf.tensor("blk.1.attn_q.weight").dtype, DType::kQ4_K);
+    EXPECT_EQ(gguf.tensor("blk.1.attn_v.weight").dtype, DType::kQ6_K);
+    EXPECT_EQ(gguf.tensor("blk.1.ffn_down.weight").dtype, DType::kQ6_K);
+  }
+
+  const auto source = load_dense_folder(folder);
+  const auto quantized = load_gguf_model(out);
+  const std::vector<std::int32_t> ids = {1000, 17, 400, 33, 250, 9, 512, 77};
+  const golden::RunOutput want = golden::run_case(*source, ids, 4, 2);
+  const golden::RunOutput got = golden::run_case(*quantized, ids, 4, 2);
+  float scale = 0.0f;
+  for (const float v : want.logits) scale = std::max(scale, std::fabs(v));
+  const LogitStats s = compare_logits(got.logits, want.logits, source->summary().vocab_size);
+  std::printf(
+      "[quantize] random 256-wide %s %s: |logit error| median row %.3g, max %.3g "
+      "(max |logit| %.3g); argmax agreement %.1f%%\n",
+      golden, type, s.median_error, s.max_error, scale, 100.0 * s.argmax_agreement);
+  EXPECT_LE(s.median_error, bound * scale);
+}
+
+INSTANTIATE_TEST_SUITE_P(KQuants, QuantizeDenseKQuantTest,
+                         ::testing::Values(DenseKQuant{"llama-tiny", "f32", 1e-5f},
+                                           DenseKQuant{"llama-tiny", "q8_0", 0.05f},
+                                           DenseKQuant{"llama-tiny", "q6_k", 0.08f},
+                                           DenseKQuant{"llama-tiny", "q4_k", 0.25f},
+                                           DenseKQuant{"qwen2-tiny", "q6_k", 0.08f}));
 
 TEST(QuantizeErrorsTest, OneClearErrorEach) {
   TempDir dir;
