@@ -393,6 +393,23 @@ TEST(QuantizeDenseLlamaTest, QueryAndKeyRowsArePermutedPerHead) {
   EXPECT_TRUE(std::equal(hf.data.begin(), hf.data.end(), t.data.begin(), t.data.end()));
 }
 
+// Recent transformers write the template to chat_template.jinja; gguf-py reads it when
+// tokenizer_config.json has none.
+TEST(QuantizeDenseTokenizerTest, ChatTemplateFromChatTemplateJinja) {
+  TempDir dir;
+  test::copy_golden_dense("qwen2-tiny", dir);
+  nlohmann::json config = test::read_json(dir.file("tokenizer_config.json"));
+  config.erase("chat_template");
+  test::write_json(dir.file("tokenizer_config.json"), config);
+  const std::string jinja =
+      "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}{% endfor %}";
+  test::write_bytes(dir.file("chat_template.jinja"), jinja);
+  const std::string out = dir.file("x.gguf");
+  const auto [code, output] = run_whale("quantize " + dir.str() + " --type q8_0 --out " + out);
+  ASSERT_EQ(code, 0) << output;
+  EXPECT_EQ(GgufModel(out).metadata().get_string("tokenizer.chat_template"), jinja);
+}
+
 // Bad dense folders: one error naming the file and the field or tensor.
 TEST(QuantizeDenseErrorsTest, OneClearErrorEach) {
   {
