@@ -49,7 +49,6 @@
 #include "kernels/matmul.h"
 #include "model/dense_loader.h"
 #include "model/gguf_names.h"
-#include "text/tokenizer.h"
 #include "util/error.h"
 #include "util/json_file.h"
 #include "util/thread_pool.h"
