@@ -1,17 +1,22 @@
 // whale quantize MODEL --type q8_0|q4_k|q6_k|bf16|f16|f32 --out FILE.gguf [-t N]: converts a
-// Hugging Face DeepSeek-V2/V3 folder (BF16, F32 or block-FP8 weights) into a deepseek2 GGUF
-// with the tensor names, layout and metadata keys of llama.cpp's convert_hf_to_gguf.py
-// (DeepseekV2Model), so llama.cpp and whale (model/gguf_load.h, its inverse) both load it.
+// Hugging Face folder into the GGUF llama.cpp's convert_hf_to_gguf.py writes for it (tensor
+// names from model/gguf_names.h, layout, metadata keys), so llama.cpp and whale (model/gguf_load.h,
+// its inverse) both load it:
 //
-// Layout written (as the current converter does): kv_b_proj split per head into attn_k_b
-// (W_UK transposed, GGML dims [dn, rkv, nh]) and attn_v_b ([rkv, dv, nh]); routed experts
-// stacked per layer ([cols, rows, E]); MTP layers (index >= num_hidden_layers) dropped.
+//   DeepSeek-V2/V3 (model_type deepseek_v2/v3; BF16, F32 or block-FP8 weights) -> deepseek2, as
+//   DeepseekV2Model writes it: kv_b_proj split per head into attn_k_b (W_UK transposed, GGML dims
+//   [dn, rkv, nh]) and attn_v_b ([rkv, dv, nh]); routed experts stacked per layer
+//   ([cols, rows, E]); MTP layers (index >= num_hidden_layers) dropped.
+//   Qwen2 (model_type qwen2) -> qwen2, as Qwen2Model writes it: tensors renamed, nothing else.
+//   Llama (model_type llama) -> llama, as LlamaModel writes it: attn_q/attn_k rows permuted per
+//   head so that RoPE rotates adjacent pairs (LlamaModel.permute), and Llama 3 RoPE scaling as the
+//   F32 tensor rope_freqs.weight of per-frequency factors (LlamaModel.generate_extra_tensors).
 //
-// Types: 1-D tensors (norms, exp_probs_b.bias) and the router ffn_gate_inp stay F32, as the
+// Types: 1-D tensors (norms, biases, exp_probs_b.bias) and the router ffn_gate_inp stay F32, as the
 // converter keeps them. Every other matrix gets the requested type when its row length is a
 // multiple of the type's block; otherwise Q4_K/Q6_K fall back to Q8_0 (rows of 32) and then to
 // F16, Q8_0 to F16, as llama-quantize falls back to a smaller block. q4_k writes llama.cpp's
-// MOSTLY_Q4_K_M (ftype 15): Q4_K with Q6_K for output.weight, attn_v_b and every ffn_down
+// MOSTLY_Q4_K_M (ftype 15): Q4_K with Q6_K for output.weight, attn_v / attn_v_b and every ffn_down
 // (llama.cpp's mix gives Q6_K to attn_v and about half the ffn_down layers; all of them is the
 // simpler, slightly larger superset, still within what "Q4_K_M" files contain).
 //
@@ -21,24 +26,29 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
+#include <numbers>
 #include <set>
 
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "cli/quantize_metadata.h"
 #include "formats/dtype.h"
 #include "formats/ggml_quants.h"
 #include "formats/scalar_formats.h"
 #include "io/checkpoint.h"
 #include "io/deepseek_config.h"
+#include "io/dense_config.h"
 #include "io/gguf_writer.h"
 #include "kernels/matmul.h"
-#include "text/tokenizer.h"
+#include "model/dense_loader.h"
+#include "model/gguf_names.h"
 #include "util/error.h"
 #include "util/json_file.h"
 #include "util/thread_pool.h"
@@ -74,6 +84,8 @@ enum class RowKind {
   kStacked,  // experts 0..E-1 of the same projection, one after another
   kKeyB,     // kv_b_proj's key rows per head, transposed: row (h, i) = column i of head h's W_UK
   kValueB,   // kv_b_proj's value rows per head
+  kRopePermuted,  // Llama q/k: rows (or a bias's elements) of each head reordered, see below
+  kGenerated,     // values computed here (rope_freqs.weight)
 };
 
 struct OutputTensor {
@@ -82,6 +94,8 @@ struct OutputTensor {
   DType dtype = DType::kF32;
   RowKind kind = RowKind::kDirect;
   std::vector<std::string> sources;  // Hugging Face names (one, or one per expert)
+  std::int64_t heads = 0;            // kRopePermuted: heads the rows (elements) form
+  std::vector<float> values;         // kGenerated: the tensor, F32
 
   std::int64_t row_length() const { return dims[0]; }
   std::int64_t rows() const {
@@ -95,138 +109,104 @@ struct OutputTensor {
   }
 };
 
-// ---------------------------------------------------------------------------------------------
-// Tokenizer metadata from tokenizer.json + tokenizer_config.json, as gguf-py's gpt2 vocabulary
-// and SpecialVocab write it.
-
-std::string token_content(const json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_object() && v.contains("content") && v["content"].is_string())
-    return v["content"].get<std::string>();
-  return {};
+OutputTensor output(std::string name, std::vector<std::int64_t> dims, DType dtype, RowKind kind,
+                    std::vector<std::string> sources = {}) {
+  OutputTensor o;
+  o.name = std::move(name);
+  o.dims = std::move(dims);
+  o.dtype = dtype;
+  o.kind = kind;
+  o.sources = std::move(sources);
+  return o;
 }
 
-struct GgufTokenizer {
-  std::string pre;
-  std::vector<std::string> tokens;
-  std::vector<std::int32_t> types;
-  std::vector<std::string> merges;
-  std::vector<std::pair<std::string, std::uint32_t>> ids;  // "tokenizer.ggml.X_token_id", id
-  std::vector<std::pair<std::string, bool>> adds;          // "tokenizer.ggml.add_X_token"
-  std::optional<std::string> chat_template;
+// What the row readers need to know of the source model.
+struct SourceLayout {
+  std::int64_t fp8_block_rows = 128, fp8_block_cols = 128;  // weight_block_size
+  std::int64_t dn = 0, dv = 0, rkv = 0;  // MLA: qk_nope_head_dim, v_head_dim, kv_lora_rank
 };
-
-GgufTokenizer read_tokenizer(const std::string& folder, std::int64_t vocab_size,
-                             const json& config) {
-  const std::string path = folder + "/tokenizer.json";
-  if (!fs::exists(path))
-    fail(
-        "{}: missing; whale quantize needs the model's tokenizer.json (a GGUF carries its "
-        "tokenizer)",
-        path);
-  const json tok = read_json_file(path);
-  GgufTokenizer out;
-
-  // Pre-tokenizer: Sequence[Split(regex)..., ByteLevel] or ByteLevel(use_regex) alone.
-  const json pre = tok.value("pre_tokenizer", json());
-  std::vector<std::string> splits;
-  bool gpt2_regex = false;
-  const auto describe = [&] { return pre.dump().substr(0, 200); };
-  if (pre.is_object() && pre.value("type", "") == "ByteLevel") {
-    gpt2_regex = pre.value("use_regex", true);
-  } else if (pre.is_object() && pre.value("type", "") == "Sequence") {
-    const json& steps = pre["pretokenizers"];
-    for (std::size_t i = 0; i < steps.size(); ++i) {
-      const std::string type = steps[i].value("type", "");
-      if (type == "Split" && steps[i]["pattern"].contains("Regex"))
-        splits.push_back(steps[i]["pattern"]["Regex"].get<std::string>());
-      else if (!(type == "ByteLevel" && i + 1 == steps.size()))
-        fail("{}: pre_tokenizer step {} is {}; whale knows Split(Regex) steps then ByteLevel", path,
-             i, type);
-    }
-  }
-  const auto name = gguf_pre_tokenizer_name(splits, gpt2_regex);
-  if (!name)
-    fail(
-        "{}: pre_tokenizer {}... matches none of the pre-tokenizers whale knows (deepseek-v3, "
-        "deepseek-llm, deepseek-coder, qwen2, llama-bpe, gpt2)",
-        path, describe());
-  out.pre = std::string(*name);
-
-  // Tokens by id: the BPE vocabulary, then added tokens; gaps up to vocab_size are [PADn].
-  constexpr std::int32_t kNormal = 1, kControl = 3, kUserDefined = 4, kUnused = 5;
-  std::map<std::int64_t, std::pair<std::string, std::int32_t>> by_id;
-  std::map<std::string, std::int64_t> id_of;
-  for (const auto& [text, id] : tok.at("model").at("vocab").items()) {
-    by_id[id.get<std::int64_t>()] = {text, kNormal};
-    id_of.emplace(text, id.get<std::int64_t>());
-  }
-  for (const json& a : tok.value("added_tokens", json::array())) {
-    const std::int64_t id = a.at("id").get<std::int64_t>();
-    const std::string content = a.at("content").get<std::string>();
-    by_id[id] = {content, a.value("special", false) ? kControl : kUserDefined};
-    id_of[content] = id;
-  }
-  const std::int64_t count = std::max(vocab_size, by_id.empty() ? 0 : by_id.rbegin()->first + 1);
-  for (std::int64_t i = 0; i < count; ++i) {
-    const auto it = by_id.find(i);
-    out.tokens.push_back(it == by_id.end() ? fmt::format("[PAD{}]", i) : it->second.first);
-    out.types.push_back(it == by_id.end() ? kUnused : it->second.second);
-  }
-  for (const json& m : tok.at("model").value("merges", json::array())) {
-    if (m.is_string())
-      out.merges.push_back(m.get<std::string>());
-    else if (m.is_array() && m.size() == 2)
-      out.merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
-    else
-      fail("{}: model.merges holds {}, expected \"a b\" or [\"a\", \"b\"]", path, m.dump());
-  }
-
-  // Special ids from tokenizer_config.json's X_token (by content), else config.json's X_token_id.
-  const std::string config_path = folder + "/tokenizer_config.json";
-  const json tc = fs::exists(config_path) ? read_json_file(config_path) : json::object();
-  static const std::pair<const char*, const char*> kSpecial[] = {
-      {"bos", "bos_token_id"},       {"eos", "eos_token_id"}, {"unk", "unknown_token_id"},
-      {"sep", "seperator_token_id"},  // sic: llama.cpp's key
-      {"pad", "padding_token_id"},   {"cls", "cls_token_id"}, {"mask", "mask_token_id"},
-  };
-  for (const auto& [typ, key] : kSpecial) {
-    std::optional<std::int64_t> id;
-    if (const std::string content = token_content(tc.value(std::string(typ) + "_token", json()));
-        !content.empty())
-      if (const auto it = id_of.find(content); it != id_of.end()) id = it->second;
-    if (!id && config.contains(std::string(typ) + "_token_id") &&
-        config[std::string(typ) + "_token_id"].is_number_integer())
-      id = config[std::string(typ) + "_token_id"].get<std::int64_t>();
-    if (id && *id >= 0 && *id < count)
-      out.ids.emplace_back(fmt::format("tokenizer.ggml.{}", key), static_cast<std::uint32_t>(*id));
-  }
-  for (const char* typ : {"bos", "eos"})
-    if (const auto it = tc.find(fmt::format("add_{}_token", typ));
-        it != tc.end() && it->is_boolean())
-      out.adds.emplace_back(fmt::format("tokenizer.ggml.add_{}_token", typ), it->get<bool>());
-  if (const auto it = tc.find("chat_template"); it != tc.end() && it->is_string())
-    out.chat_template = it->get<std::string>();
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The tensor plan.
 
+// The factors llama.cpp divides Llama 3's RoPE frequencies by (transformers'
+// _compute_llama3_parameters): 1 for short wavelengths, `factor` for long ones, a smooth blend
+// between. Computed as LlamaModel.generate_extra_tensors does, in float32 torch arithmetic,
+// where `c / tensor` is tensor.reciprocal() * c, so the tensor matches the converter's bytes.
+std::vector<float> llama3_rope_freq_factors(const Llama3RopeScaling& s, double rope_theta,
+                                            std::int64_t head_dim) {
+  const auto rdiv = [](float c, float x) { return (1.0f / x) * c; };
+  const float old_context = static_cast<float>(s.original_max_position_embeddings);
+  const auto low = static_cast<float>(s.low_freq_factor),
+             high = static_cast<float>(s.high_freq_factor), factor = static_cast<float>(s.factor);
+  const double low_freq_wavelen =
+                   static_cast<double>(s.original_max_position_embeddings) / s.low_freq_factor,
+               high_freq_wavelen =
+                   static_cast<double>(s.original_max_position_embeddings) / s.high_freq_factor;
+  std::vector<float> out;
+  for (std::int64_t i = 0; i < head_dim; i += 2) {
+    const float exponent = static_cast<float>(i) / static_cast<float>(head_dim);
+    const float freq = rdiv(1.0f, std::pow(static_cast<float>(rope_theta), exponent));
+    const float wavelen = rdiv(static_cast<float>(2.0 * std::numbers::pi), freq);
+    if (wavelen < high_freq_wavelen) {
+      out.push_back(1.0f);
+    } else if (wavelen > low_freq_wavelen) {
+      out.push_back(factor);
+    } else {
+      const float smooth = (rdiv(old_context, wavelen) - low) / (high - low);
+      out.push_back(rdiv(1.0f, (1.0f - smooth) / factor + smooth));
+    }
+  }
+  return out;
+}
+
+// The output tensors, in the order the converter writes them, checked against the config.
 class Planner {
  public:
-  Planner(const Checkpoint& ckpt, const DeepSeekConfig& c, const TargetType& target)
-      : ckpt_(ckpt), c_(c), target_(target) {}
+  Planner(const Checkpoint& ckpt, GgufArch arch, const TargetType& target)
+      : ckpt_(ckpt), arch_(arch), target_(target) {}
 
-  std::vector<OutputTensor> plan() {
-    matrix("token_embd.weight", "model.embed_tokens.weight");
-    for (std::int64_t l = 0; l < c_.num_hidden_layers; ++l) layer(l);
-    if (c_.tie_word_embeddings) {
+  std::vector<OutputTensor> plan_deepseek(const DeepSeekConfig& c) {
+    matrix("model.embed_tokens.weight");
+    for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) deepseek_layer(c, l);
+    if (c.tie_word_embeddings) {
       used_.insert("lm_head.weight");  // token_embd serves, as the converter skips it
     } else if (ckpt_.find("lm_head.weight") != nullptr) {
-      matrix("output.weight", "lm_head.weight");
+      matrix("lm_head.weight");
     }
-    vector("output_norm.weight", "model.norm.weight");
+    vector("model.norm.weight");
+    return std::move(out_);
+  }
+
+  // Qwen2 and Llama: every checkpoint tensor renamed, in the checkpoint's (sorted) order as the
+  // converter iterates a single file; Llama's q/k rows permuted, its llama3 factors first.
+  std::vector<OutputTensor> plan_dense(const DenseConfig& c) {
+    // Every tensor the config calls for, with its shape, and none left over: the loader's checks.
+    (void)bind_dense_weights(c, ckpt_, hf_dense_naming());
+    if (c.rope_scaling) {
+      OutputTensor o =
+          output(std::string(kGgufRopeFreqs), {c.head_dim / 2}, DType::kF32, RowKind::kGenerated);
+      o.values = llama3_rope_freq_factors(*c.rope_scaling, c.rope_theta, c.head_dim);
+      out_.push_back(std::move(o));
+    }
+    for (const auto& [name, info] : ckpt_.tensors()) {
+      if (name.ends_with("rotary_emb.inv_freq")) continue;  // recomputed from rope_theta
+      if (name == "lm_head.weight" && c.tie_word_embeddings) continue;  // token_embd serves
+      const std::size_t rank = info->shape.size();
+      if (rank == 1)
+        vector(name);
+      else
+        matrix(name);
+      if (arch_ == GgufArch::kLlama &&
+          (name.ends_with(".self_attn.q_proj.weight") || name.ends_with(".self_attn.q_proj.bias") ||
+           name.ends_with(".self_attn.k_proj.weight") ||
+           name.ends_with(".self_attn.k_proj.bias"))) {
+        OutputTensor& o = out_.back();
+        o.kind = RowKind::kRopePermuted;
+        o.heads = name.find(".q_proj.") != std::string::npos ? c.num_attention_heads
+                                                             : c.num_key_value_heads;
+      }
+    }
     return std::move(out_);
   }
   const std::set<std::string>& used() const { return used_; }
@@ -243,11 +223,19 @@ class Planner {
     return *t;
   }
 
+  // The GGUF name of a Hugging Face tensor (model/gguf_names.h).
+  GgufTensorName gguf_name(const std::string& hf) const {
+    const auto entry = find_hf_tensor_name(arch_, hf);
+    if (!entry)
+      fail("{}: tensor '{}' has no place in a {} GGUF", ckpt_.folder(), hf, gguf_arch_name(arch_));
+    return *entry;
+  }
+
   // The requested type where the row length allows it, else the documented fallback.
   DType matrix_type(const std::string& gguf_name, std::int64_t row_length) const {
     DType want = target_.dtype;
     if (want == DType::kQ4_K &&
-        (gguf_name == "output.weight" || gguf_name.find(".attn_v_b.") != std::string::npos ||
+        (gguf_name == "output.weight" || gguf_name.find(".attn_v") != std::string::npos ||
          gguf_name.find(".ffn_down") != std::string::npos))
       want = DType::kQ6_K;  // the Q4_K_M mix
     if (row_length % dtype_block_elements(want) == 0) return want;
@@ -255,78 +243,78 @@ class Planner {
     return DType::kF16;
   }
 
-  void matrix(const std::string& gguf, const std::string& hf, bool keep_f32 = false) {
+  void matrix(const std::string& hf, bool keep_f32 = false) {
     const TensorInfo& t = get(hf, 2);
-    OutputTensor o{gguf, {t.shape[1], t.shape[0]}, DType::kF32, RowKind::kDirect, {hf}};
+    const std::string gguf = gguf_name(hf).gguf;
+    OutputTensor o = output(gguf, {t.shape[1], t.shape[0]}, DType::kF32, RowKind::kDirect, {hf});
     o.dtype = keep_f32 ? DType::kF32 : matrix_type(gguf, t.shape[1]);
     out_.push_back(std::move(o));
   }
-  void vector(const std::string& gguf, const std::string& hf) {
+  void vector(const std::string& hf) {
     const TensorInfo& t = get(hf, 1);
-    out_.push_back({gguf, {t.shape[0]}, DType::kF32, RowKind::kDirect, {hf}});
+    out_.push_back(output(gguf_name(hf).gguf, {t.shape[0]}, DType::kF32, RowKind::kDirect, {hf}));
   }
 
-  void layer(std::int64_t l) {
-    const std::string b = fmt::format("blk.{}.", l), p = fmt::format("model.layers.{}.", l);
-    vector(b + "attn_norm.weight", p + "input_layernorm.weight");
-    if (c_.is_moe_layer(l)) {
-      const std::int64_t experts = *c_.n_routed_experts;
+  void deepseek_layer(const DeepSeekConfig& c, std::int64_t l) {
+    const std::string p = fmt::format("model.layers.{}.", l);
+    vector(p + "input_layernorm.weight");
+    if (c.is_moe_layer(l)) {
+      const std::int64_t experts = *c.n_routed_experts;
       for (const char* proj : {"down", "gate", "up"}) {
+        const GgufTensorName stacked =
+            gguf_name(fmt::format("{}mlp.experts.0.{}_proj.weight", p, proj));
         std::vector<std::string> names;
         std::vector<std::int64_t> shape;
         for (std::int64_t e = 0; e < experts; ++e) {
-          names.push_back(fmt::format("{}mlp.experts.{}.{}_proj.weight", p, e, proj));
+          names.push_back(hf_expert_tensor_name(stacked, e));
           const TensorInfo& t = get(names.back(), 2);
           if (e == 0) shape = t.shape;
           if (t.shape != shape)
             fail("{}: tensor '{}' has shape {}, expected {} as expert 0", t.file, names.back(),
                  t.shape_string(), fmt::format("[{}, {}]", shape[0], shape[1]));
         }
-        const std::string gguf = fmt::format("{}ffn_{}_exps.weight", b, proj);
-        out_.push_back({gguf,
-                        {shape[1], shape[0], experts},
-                        matrix_type(gguf, shape[1]),
-                        RowKind::kStacked,
-                        std::move(names)});
+        out_.push_back(output(stacked.gguf, {shape[1], shape[0], experts},
+                              matrix_type(stacked.gguf, shape[1]), RowKind::kStacked,
+                              std::move(names)));
       }
       if (ckpt_.find(p + "mlp.gate.e_score_correction_bias") != nullptr)
-        vector(b + "exp_probs_b.bias", p + "mlp.gate.e_score_correction_bias");
-      matrix(b + "ffn_gate_inp.weight", p + "mlp.gate.weight", /*keep_f32=*/true);
-      if (c_.n_shared_experts > 0)
+        vector(p + "mlp.gate.e_score_correction_bias");
+      matrix(p + "mlp.gate.weight", /*keep_f32=*/true);
+      if (c.n_shared_experts > 0)
         for (const char* proj : {"down", "gate", "up"})
-          matrix(fmt::format("{}ffn_{}_shexp.weight", b, proj),
-                 fmt::format("{}mlp.shared_experts.{}_proj.weight", p, proj));
+          matrix(fmt::format("{}mlp.shared_experts.{}_proj.weight", p, proj));
     } else {
       for (const char* proj : {"down", "gate", "up"})
-        matrix(fmt::format("{}ffn_{}.weight", b, proj),
-               fmt::format("{}mlp.{}_proj.weight", p, proj));
+        matrix(fmt::format("{}mlp.{}_proj.weight", p, proj));
     }
-    vector(b + "ffn_norm.weight", p + "post_attention_layernorm.weight");
-    vector(b + "attn_kv_a_norm.weight", p + "self_attn.kv_a_layernorm.weight");
-    matrix(b + "attn_kv_a_mqa.weight", p + "self_attn.kv_a_proj_with_mqa.weight");
+    vector(p + "post_attention_layernorm.weight");
+    vector(p + "self_attn.kv_a_layernorm.weight");
+    matrix(p + "self_attn.kv_a_proj_with_mqa.weight");
 
     const std::string kv_b = p + "self_attn.kv_b_proj.weight";
     const TensorInfo& t = get(kv_b, 2);
-    const std::int64_t nh = c_.num_attention_heads, dn = c_.qk_nope_head_dim, dv = c_.v_head_dim,
-                       rkv = c_.kv_lora_rank;
+    const std::int64_t nh = c.num_attention_heads, dn = c.qk_nope_head_dim, dv = c.v_head_dim,
+                       rkv = c.kv_lora_rank;
     if (t.shape != std::vector<std::int64_t>{nh * (dn + dv), rkv})
       fail("{}: tensor '{}' has shape {}, expected [{}, {}] (heads x (qk_nope + v), kv_lora_rank)",
            t.file, kv_b, t.shape_string(), nh * (dn + dv), rkv);
-    const std::string kb = b + "attn_k_b.weight", vb = b + "attn_v_b.weight";
-    out_.push_back({kb, {dn, rkv, nh}, matrix_type(kb, dn), RowKind::kKeyB, {kv_b}});
-    out_.push_back({vb, {rkv, dv, nh}, matrix_type(vb, rkv), RowKind::kValueB, {kv_b}});
-    matrix(b + "attn_output.weight", p + "self_attn.o_proj.weight");
-    if (c_.q_lora_rank) {
-      vector(b + "attn_q_a_norm.weight", p + "self_attn.q_a_layernorm.weight");
-      matrix(b + "attn_q_a.weight", p + "self_attn.q_a_proj.weight");
-      matrix(b + "attn_q_b.weight", p + "self_attn.q_b_proj.weight");
+    // Written split, as whale's model names the halves.
+    const std::string kb = gguf_name(p + "self_attn.k_b_proj.weight").gguf,
+                      vb = gguf_name(p + "self_attn.v_b_proj.weight").gguf;
+    out_.push_back(output(kb, {dn, rkv, nh}, matrix_type(kb, dn), RowKind::kKeyB, {kv_b}));
+    out_.push_back(output(vb, {rkv, dv, nh}, matrix_type(vb, rkv), RowKind::kValueB, {kv_b}));
+    matrix(p + "self_attn.o_proj.weight");
+    if (c.q_lora_rank) {
+      vector(p + "self_attn.q_a_layernorm.weight");
+      matrix(p + "self_attn.q_a_proj.weight");
+      matrix(p + "self_attn.q_b_proj.weight");
     } else {
-      matrix(b + "attn_q.weight", p + "self_attn.q_proj.weight");
+      matrix(p + "self_attn.q_proj.weight");
     }
   }
 
   const Checkpoint& ckpt_;
-  const DeepSeekConfig& c_;
+  GgufArch arch_;
   const TargetType& target_;
   std::vector<OutputTensor> out_;
   std::set<std::string> used_;
@@ -335,7 +323,7 @@ class Planner {
 // ---------------------------------------------------------------------------------------------
 // Encoding rows.
 
-WeightMatrix source_matrix(const Checkpoint& ckpt, const DeepSeekConfig& c,
+WeightMatrix source_matrix(const Checkpoint& ckpt, const SourceLayout& layout,
                            const std::string& name) {
   const TensorInfo& t = *ckpt.find(name);
   WeightMatrix w;
@@ -349,8 +337,8 @@ WeightMatrix source_matrix(const Checkpoint& ckpt, const DeepSeekConfig& c,
     if (scale == nullptr)
       fail("{}: FP8 tensor '{}' has no companion '{}_scale_inv' (its block scales)", t.file, name,
            name);
-    w.block_rows = c.quantization ? c.quantization->block_rows : 128;
-    w.block_cols = c.quantization ? c.quantization->block_cols : 128;
+    w.block_rows = layout.fp8_block_rows;
+    w.block_cols = layout.fp8_block_cols;
     const std::vector<std::int64_t> want = {(w.rows + w.block_rows - 1) / w.block_rows,
                                             (w.cols + w.block_cols - 1) / w.block_cols};
     if (scale->dtype != DType::kF32 || scale->shape != want)
@@ -386,12 +374,20 @@ void encode_row(DType dtype, const float* x, std::int64_t n, std::uint8_t* dst) 
   }
 }
 
+// LlamaModel.permute: a head's rows (h, j, i) for j < 2, i < head_dim / 2 (the Hugging Face
+// rotate-half layout, pair (i, i + head_dim / 2)) become rows (h, i, j), so that llama.cpp's
+// rotation of adjacent pairs (2i, 2i + 1) rotates the same pairs. Output row -> source row.
+std::int64_t rope_permuted_source(std::int64_t r, std::int64_t head_dim) {
+  const std::int64_t h = r / head_dim, i = (r % head_dim) / 2, j = r % 2;
+  return h * head_dim + j * (head_dim / 2) + i;
+}
+
 // Writes one tensor's bytes, a chunk of rows at a time.
-void write_tensor(const Checkpoint& ckpt, const DeepSeekConfig& c, const OutputTensor& o,
+void write_tensor(const Checkpoint& ckpt, const SourceLayout& layout, const OutputTensor& o,
                   GgufWriter& writer, ThreadPool& pool,
                   const std::function<void(std::uint64_t)>& done) {
   std::vector<WeightMatrix> sources;
-  for (const std::string& s : o.sources) sources.push_back(source_matrix(ckpt, c, s));
+  for (const std::string& s : o.sources) sources.push_back(source_matrix(ckpt, layout, s));
   const std::int64_t n = o.row_length(), rows = o.rows();
   const auto row_bytes = static_cast<std::size_t>(dtype_row_bytes(o.dtype, n));
 
@@ -404,9 +400,19 @@ void write_tensor(const Checkpoint& ckpt, const DeepSeekConfig& c, const OutputT
       dequantize_rows(w, r0, r1, kv_b.data() + r0 * w.cols);
     });
   }
-  const std::int64_t dn = c.qk_nope_head_dim, dv = c.v_head_dim, rkv = c.kv_lora_rank;
+  const std::int64_t dn = layout.dn, dv = layout.dv, rkv = layout.rkv;
+  // Llama's permuted q/k: rows of a matrix, elements of a bias (one row, read whole).
+  const bool permuted_vector = o.kind == RowKind::kRopePermuted && o.dims.size() == 1;
+  const std::int64_t head_dim =
+      o.kind == RowKind::kRopePermuted ? (permuted_vector ? n : rows) / o.heads : 0;
+  std::vector<float> whole;
+  if (permuted_vector) {
+    whole.resize(static_cast<std::size_t>(n));
+    dequantize_rows(sources[0], 0, 1, whole.data());
+  }
   // A bit-exact copy where the stored row already is the output row.
-  const bool copy = (o.kind == RowKind::kDirect || o.kind == RowKind::kStacked) &&
+  const bool copy = (o.kind == RowKind::kDirect || o.kind == RowKind::kStacked ||
+                     (o.kind == RowKind::kRopePermuted && !permuted_vector)) &&
                     std::all_of(sources.begin(), sources.end(),
                                 [&](const WeightMatrix& w) { return w.dtype == o.dtype; });
 
@@ -423,6 +429,24 @@ void write_tensor(const Checkpoint& ckpt, const DeepSeekConfig& c, const OutputT
         dequantize_rows(w, r % per, r % per + 1, x);
         break;
       }
+      case RowKind::kRopePermuted: {
+        if (permuted_vector) {
+          for (std::int64_t e = 0; e < n; ++e)
+            x[e] = whole[static_cast<std::size_t>(rope_permuted_source(e, head_dim))];
+          break;
+        }
+        const std::int64_t source_row = rope_permuted_source(r, head_dim);
+        if (copy) {
+          std::memcpy(dst, sources[0].data + static_cast<std::size_t>(source_row) * row_bytes,
+                      row_bytes);
+          return;
+        }
+        dequantize_rows(sources[0], source_row, source_row + 1, x);
+        break;
+      }
+      case RowKind::kGenerated:
+        std::memcpy(x, o.values.data(), static_cast<std::size_t>(n) * sizeof(float));
+        break;
       case RowKind::kKeyB: {  // row (h, i): W_UK[h][j, i] for j < dn
         const std::int64_t h = r / rkv, i = r % rkv;
         for (std::int64_t j = 0; j < dn; ++j)
@@ -458,82 +482,6 @@ void write_tensor(const Checkpoint& ckpt, const DeepSeekConfig& c, const OutputT
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Metadata, in the order the converter writes it.
-
-void set_metadata(GgufWriter& w, const std::string& folder, const json& raw,
-                  const DeepSeekConfig& c, const TargetType& target) {
-  const std::string a = "deepseek2.";
-  const auto u32 = [](std::int64_t v) { return static_cast<std::uint32_t>(v); };
-  const auto f32 = [](double v) { return static_cast<float>(v); };
-  w.set("general.architecture", "deepseek2");
-  w.set("general.type", "model");
-  std::string name = fs::path(folder).filename().string();
-  if (name.empty()) name = fs::path(folder).parent_path().filename().string();
-  w.set("general.name", name);
-  w.set(a + "block_count", u32(c.num_hidden_layers));
-  w.set(a + "context_length", u32(c.max_position_embeddings));
-  w.set(a + "embedding_length", u32(c.hidden_size));
-  w.set(a + "feed_forward_length", u32(c.intermediate_size));
-  w.set(a + "attention.head_count", u32(c.num_attention_heads));
-  w.set(a + "attention.head_count_kv", std::uint32_t{1});  // MLA as MQA over the latent
-  if (c.rope_scaling) {
-    const YarnScaling& y = *c.rope_scaling;
-    const json& rs = raw["rope_scaling"];
-    w.set(a + "rope.scaling.type", "yarn");
-    w.set(a + "rope.scaling.factor", f32(y.factor));
-    w.set(a + "rope.scaling.original_context_length", u32(y.original_max_position_embeddings));
-    if (rs.contains("beta_fast")) w.set(a + "rope.scaling.yarn_beta_fast", f32(y.beta_fast));
-    if (rs.contains("beta_slow")) w.set(a + "rope.scaling.yarn_beta_slow", f32(y.beta_slow));
-  }
-  w.set(a + "rope.freq_base", f32(c.rope_theta));
-  w.set(a + "attention.layer_norm_rms_epsilon", f32(c.rms_norm_eps));
-  if (c.n_routed_experts) {
-    w.set(a + "expert_count", u32(*c.n_routed_experts));
-    w.set(a + "expert_used_count", u32(c.num_experts_per_tok));
-  }
-  if (raw.contains("n_group") && !raw["n_group"].is_null())
-    w.set(a + "expert_group_count", u32(c.n_group));
-  if (raw.contains("topk_group") && !raw["topk_group"].is_null())
-    w.set(a + "expert_group_used_count", u32(c.topk_group));
-  if (raw.contains("scoring_func"))  // llama.cpp: 1 softmax, 2 sigmoid
-    w.set(a + "expert_gating_func",
-          std::uint32_t{c.scoring_func == ScoringFunc::kSigmoid ? 2u : 1u});
-  w.set("general.file_type", target.ftype);
-  w.set(a + "leading_dense_block_count",
-        u32(c.n_routed_experts ? c.first_k_dense_replace : c.num_hidden_layers));
-  w.set(a + "vocab_size", u32(c.vocab_size));
-  if (c.q_lora_rank) w.set(a + "attention.q_lora_rank", u32(*c.q_lora_rank));
-  w.set(a + "attention.kv_lora_rank", u32(c.kv_lora_rank));
-  // Split MLA: the cache holds the latent (kv_lora_rank) plus the rope key per token.
-  w.set(a + "attention.key_length", u32(c.kv_lora_rank + c.qk_rope_head_dim));
-  w.set(a + "attention.value_length", u32(c.kv_lora_rank));
-  w.set(a + "attention.key_length_mla", u32(c.qk_nope_head_dim + c.qk_rope_head_dim));
-  w.set(a + "attention.value_length_mla", u32(c.v_head_dim));
-  w.set(a + "expert_feed_forward_length",
-        u32(c.n_routed_experts ? c.moe_intermediate_size : c.intermediate_size));
-  w.set(a + "expert_shared_count", u32(c.n_shared_experts));
-  if (raw.contains("routed_scaling_factor") && !raw["routed_scaling_factor"].is_null())
-    w.set(a + "expert_weights_scale", f32(c.routed_scaling_factor));
-  if (c.norm_topk_prob) w.set(a + "expert_weights_norm", true);
-  w.set(a + "rope.dimension_count", u32(c.qk_rope_head_dim));
-  if (c.rope_scaling && raw["rope_scaling"].contains("mscale_all_dim"))
-    // llama.cpp's deepseek2 convention: yarn_log_multiplier = 0.1 * mscale_all_dim.
-    w.set(a + "rope.scaling.yarn_log_multiplier", f32(0.1 * c.rope_scaling->mscale_all_dim));
-  w.set("general.quantization_version", std::uint32_t{2});
-}
-
-void set_tokenizer(GgufWriter& w, const GgufTokenizer& t) {
-  w.set("tokenizer.ggml.model", "gpt2");
-  w.set("tokenizer.ggml.pre", t.pre);
-  w.set("tokenizer.ggml.tokens", GgufValue::string_array(std::span<const std::string>(t.tokens)));
-  w.set("tokenizer.ggml.token_type", GgufValue::array(std::span<const std::int32_t>(t.types)));
-  w.set("tokenizer.ggml.merges", GgufValue::string_array(std::span<const std::string>(t.merges)));
-  for (const auto& [key, id] : t.ids) w.set(key, id);
-  for (const auto& [key, add] : t.adds) w.set(key, add);
-  if (t.chat_template) w.set("tokenizer.chat_template", *t.chat_template);
-}
-
 struct Options {
   std::string model, type, out;
   int threads = 0;
@@ -549,28 +497,64 @@ void quantize(const Options& opt) {
     fail("--out {}: folder {} does not exist", opt.out, out_dir.string());
   const std::string config_path = opt.model + "/config.json";
   const json raw = read_json_file(config_path);
-  const DeepSeekConfig c = parse_deepseek_config(raw, config_path);
-  const Checkpoint ckpt(opt.model);
-  const GgufTokenizer tokenizer = read_tokenizer(opt.model, c.vocab_size, raw);
-
-  Planner planner(ckpt, c, target);
-  const std::vector<OutputTensor> plan = planner.plan();
-  // Every checkpoint tensor is either written or an MTP layer's (dropped, as the converter does).
-  std::size_t mtp = 0;
-  for (const auto& [name, info] : ckpt.tensors()) {
-    if (planner.used().contains(name)) continue;
-    std::int64_t layer = -1;
-    if (std::sscanf(name.c_str(), "model.layers.%ld.", &layer) == 1 &&
-        layer >= c.num_hidden_layers) {
-      ++mtp;
-      continue;
+  std::string model;
+  if (raw.is_object())
+    if (const auto it = raw.find("model_type"); it != raw.end() && it->is_string())
+      model = it->get<std::string>();
+  GgufArch arch = GgufArch::kDeepSeek2;
+  if (model == "qwen2")
+    arch = GgufArch::kQwen2;
+  else if (model == "llama")
+    arch = GgufArch::kLlama;
+  else if (model != "deepseek_v2" && model != "deepseek_v3")
+    fail(
+        "{}: field 'model_type' is '{}'; whale quantize converts deepseek_v2 and deepseek_v3 "
+        "(to a deepseek2 GGUF), qwen2 and llama",
+        config_path, model.empty() ? "(missing)" : model);
+  std::optional<DeepSeekConfig> deepseek;
+  std::optional<DenseConfig> dense;
+  SourceLayout layout;
+  if (arch == GgufArch::kDeepSeek2) {
+    deepseek = parse_deepseek_config(raw, config_path);
+    if (deepseek->quantization) {
+      layout.fp8_block_rows = deepseek->quantization->block_rows;
+      layout.fp8_block_cols = deepseek->quantization->block_cols;
     }
-    fail("{}: tensor '{}' has no place in a deepseek2 GGUF", info->file, name);
+    layout.dn = deepseek->qk_nope_head_dim;
+    layout.dv = deepseek->v_head_dim;
+    layout.rkv = deepseek->kv_lora_rank;
+  } else {
+    dense = parse_dense_config(raw, config_path);
+  }
+  const Checkpoint ckpt(opt.model);
+  const GgufTokenizer tokenizer =
+      read_gguf_tokenizer(opt.model, deepseek ? deepseek->vocab_size : dense->vocab_size, raw);
+
+  Planner planner(ckpt, arch, target);
+  const std::vector<OutputTensor> plan =
+      deepseek ? planner.plan_deepseek(*deepseek) : planner.plan_dense(*dense);
+  // Every deepseek checkpoint tensor is either written or an MTP layer's (dropped, as the
+  // converter does); plan_dense checks its own.
+  std::size_t mtp = 0;
+  if (deepseek) {
+    for (const auto& [name, info] : ckpt.tensors()) {
+      if (planner.used().contains(name)) continue;
+      std::int64_t layer = -1;
+      if (std::sscanf(name.c_str(), "model.layers.%ld.", &layer) == 1 &&
+          layer >= deepseek->num_hidden_layers) {
+        ++mtp;
+        continue;
+      }
+      fail("{}: tensor '{}' has no place in a deepseek2 GGUF", info->file, name);
+    }
   }
 
   GgufWriter writer(opt.out);
-  set_metadata(writer, opt.model, raw, c, target);
-  set_tokenizer(writer, tokenizer);
+  if (deepseek)
+    set_deepseek_metadata(writer, opt.model, raw, *deepseek, target.ftype);
+  else
+    set_dense_metadata(writer, arch, opt.model, raw, *dense, target.ftype);
+  set_gguf_tokenizer(writer, tokenizer);
   std::uint64_t total = 0;
   std::map<std::string, std::size_t> by_type;
   for (const OutputTensor& o : plan) {
@@ -587,7 +571,7 @@ void quantize(const Options& opt) {
   }
   std::uint64_t written = 0;
   for (const OutputTensor& o : plan)
-    write_tensor(ckpt, c, o, writer, pool, [&](std::uint64_t bytes) {
+    write_tensor(ckpt, layout, o, writer, pool, [&](std::uint64_t bytes) {
       written += bytes;
       if (progress) progress->update(static_cast<std::int64_t>(written));
     });
@@ -600,7 +584,7 @@ void quantize(const Options& opt) {
                plan.size(), types.c_str(), static_cast<double>(total) / 1e9,
                mtp > 0 ? fmt::format("; dropped {} MTP tensors (layers >= {}), as llama.cpp's "
                                      "converter does",
-                                     mtp, c.num_hidden_layers)
+                                     mtp, deepseek->num_hidden_layers)
                              .c_str()
                        : "");
 }
@@ -611,7 +595,8 @@ void register_quantize(CLI::App& app) {
   auto opt = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
       "quantize",
-      "Convert a DeepSeek Hugging Face folder to a GGUF (llama.cpp's deepseek2 layout)");
+      "Convert a Hugging Face folder (DeepSeek-V2/V3, Qwen2, Llama) to a GGUF in llama.cpp's "
+      "layout");
   cmd->add_option("model", opt->model, "Hugging Face model folder")->required();
   cmd->add_option("--type", opt->type, "Matrix type: q8_0, q4_k (Q4_K_M mix), q6_k, bf16, f16, f32")
       ->required();

@@ -206,8 +206,11 @@ void quantize_q8_0(const float* x, BlockQ8_0* b, std::int64_t nb) {
     const float d = amax / 127.0f;
     const float inv = d > 0.0f ? 1.0f / d : 0.0f;
     b[i].d = f32_to_f16(d);
+    // Halves away from zero (roundf), as ggml's quantize_row_q8_0_ref: BF16 weights hit exact
+    // halves, and llama-quantize's Q8_0 bytes are the reference.
     for (int j = 0; j < kQK; ++j)
-      b[i].qs[j] = static_cast<std::int8_t>(std::clamp(round_to_int(x[j] * inv), -127, 127));
+      b[i].qs[j] =
+          static_cast<std::int8_t>(std::clamp(static_cast<int>(std::round(x[j] * inv)), -127, 127));
   }
 }
 

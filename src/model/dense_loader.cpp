@@ -3,6 +3,7 @@
 #include <set>
 
 #include "io/checkpoint.h"
+#include "model/gguf_names.h"
 #include "util/error.h"
 
 namespace whale {
@@ -137,49 +138,19 @@ DenseTensorNaming hf_dense_naming() {
   return n;
 }
 
-DenseTensorNaming gguf_dense_naming(RopePairing rope_pairing) {
+DenseTensorNaming gguf_dense_naming(GgufArch arch) {
   DenseTensorNaming n;
-  n.name = [](DenseTensor t, std::int64_t layer) -> std::string {
-    const std::string p = fmt::format("blk.{}.", layer);
-    switch (t) {
-      case DenseTensor::kEmbed:
-        return "token_embd.weight";
-      case DenseTensor::kFinalNorm:
-        return "output_norm.weight";
-      case DenseTensor::kLmHead:
-        return "output.weight";
-      case DenseTensor::kAttnNorm:
-        return p + "attn_norm.weight";
-      case DenseTensor::kQ:
-        return p + "attn_q.weight";
-      case DenseTensor::kK:
-        return p + "attn_k.weight";
-      case DenseTensor::kV:
-        return p + "attn_v.weight";
-      case DenseTensor::kO:
-        return p + "attn_output.weight";
-      case DenseTensor::kQBias:
-        return p + "attn_q.bias";
-      case DenseTensor::kKBias:
-        return p + "attn_k.bias";
-      case DenseTensor::kVBias:
-        return p + "attn_v.bias";
-      case DenseTensor::kOBias:
-        return p + "attn_output.bias";
-      case DenseTensor::kFfnNorm:
-        return p + "ffn_norm.weight";
-      case DenseTensor::kGate:
-        return p + "ffn_gate.weight";
-      case DenseTensor::kUp:
-        return p + "ffn_up.weight";
-      case DenseTensor::kDown:
-        return p + "ffn_down.weight";
-    }
-    return "";
+  const DenseTensorNaming hf = hf_dense_naming();
+  n.name = [arch, hf_name = hf.name](DenseTensor t, std::int64_t layer) -> std::string {
+    const std::string name = hf_name(t, layer);
+    const auto entry = find_hf_tensor_name(arch, name);
+    return entry ? entry->gguf : name;  // the table has every DenseTensor
   };
-  n.ignored_suffixes = {"rope_freqs.weight"};  // llama3 factors; whale computes them from config
+  n.ignored_suffixes = {std::string(kGgufRopeFreqs)};  // llama3 factors: the loader reads them
   n.missing_head_means_tied = true;
-  n.rope_pairing = rope_pairing;
+  // llama.cpp's converter permutes Llama's q/k rows for adjacent-pair rotation; Qwen2 keeps
+  // Hugging Face's rotate-half layout (NEOX in llama.cpp's terms).
+  n.rope_pairing = arch == GgufArch::kLlama ? RopePairing::kAdjacent : RopePairing::kHalf;
   return n;
 }
 

@@ -17,6 +17,7 @@
 #include "io/dense_config.h"
 #include "io/tensor_source.h"
 #include "model/dense.h"
+#include "model/gguf_names.h"
 
 namespace whale {
 
@@ -50,9 +51,9 @@ struct DenseTensorNaming {
 };
 
 DenseTensorNaming hf_dense_naming();
-// llama.cpp's names. `rope_pairing`: kAdjacent for llama (its converter permutes q/k rows),
-// kHalf for qwen2 (NEOX rotation).
-DenseTensorNaming gguf_dense_naming(RopePairing rope_pairing);
+// llama.cpp's names (model/gguf_names.h) for a qwen2 or llama GGUF; RoPE pairs are adjacent for
+// llama (its converter permutes q/k rows), halves for qwen2 (NEOX rotation).
+DenseTensorNaming gguf_dense_naming(GgufArch arch);
 
 // Binds every tensor the config calls for, checking each one's shape and dtype, and rejects
 // tensors left over. Throws whale::Error naming the source, the tensor and what was expected.

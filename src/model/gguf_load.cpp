@@ -2,12 +2,12 @@
 
 #include <cstring>
 #include <map>
-#include <regex>
 
 #include "io/dense_config.h"
 #include "model/deepseek.h"
 #include "model/dense.h"
 #include "model/dense_loader.h"
+#include "model/gguf_names.h"
 #include "util/error.h"
 
 namespace whale {
@@ -31,72 +31,39 @@ class GgufDeepSeekSource final : public TensorSource {
         info.data = data;
         info.file = gguf_->part_path(t.part);
         if (!owned_.emplace(hf, std::move(info)).second)
-          fail("{}: tensor '{}' maps to '{}', which another tensor already gave", origin_, name, hf);
+          fail("{}: tensor '{}' maps to '{}', which another tensor already gave", origin_, name,
+               hf);
       };
-      if (name == "token_embd.weight") {
-        add("model.embed_tokens.weight", shape, t.data);
-        continue;
-      }
-      if (name == "output_norm.weight") {
-        add("model.norm.weight", shape, t.data);
-        continue;
-      }
-      if (name == "output.weight") {
-        add("lm_head.weight", shape, t.data);
-        continue;
-      }
-      std::smatch m;
-      static const std::regex layer_re(R"(blk\.(\d+)\.(.+))");
-      if (!std::regex_match(name, m, layer_re)) unknown(name);
-      const std::int64_t layer = std::stoll(m[1].str());
-      const std::string part = m[2].str();
-      const std::string p = fmt::format("model.layers.{}.", layer);
-      if (part.starts_with("nextn.") || layer >= c.num_hidden_layers) {
+      if (const auto layer = gguf_block_index(name);
+          layer && (*layer >= c.num_hidden_layers || name.find(".nextn.") != std::string::npos))
         continue;  // multi-token prediction: not used for decoding
-      }
-      static const std::map<std::string, std::string> direct = {
-          {"attn_norm.weight", "input_layernorm.weight"},
-          {"ffn_norm.weight", "post_attention_layernorm.weight"},
-          {"attn_q.weight", "self_attn.q_proj.weight"},
-          {"attn_q_a.weight", "self_attn.q_a_proj.weight"},
-          {"attn_q_a_norm.weight", "self_attn.q_a_layernorm.weight"},
-          {"attn_q_b.weight", "self_attn.q_b_proj.weight"},
-          {"attn_kv_a_mqa.weight", "self_attn.kv_a_proj_with_mqa.weight"},
-          {"attn_kv_a_norm.weight", "self_attn.kv_a_layernorm.weight"},
-          {"attn_kv_b.weight", "self_attn.kv_b_proj.weight"},
-          {"attn_output.weight", "self_attn.o_proj.weight"},
-          {"ffn_gate.weight", "mlp.gate_proj.weight"},
-          {"ffn_up.weight", "mlp.up_proj.weight"},
-          {"ffn_down.weight", "mlp.down_proj.weight"},
-          {"ffn_gate_inp.weight", "mlp.gate.weight"},
-          {"exp_probs_b.bias", "mlp.gate.e_score_correction_bias"},
-          {"ffn_gate_shexp.weight", "mlp.shared_experts.gate_proj.weight"},
-          {"ffn_up_shexp.weight", "mlp.shared_experts.up_proj.weight"},
-          {"ffn_down_shexp.weight", "mlp.shared_experts.down_proj.weight"},
-      };
-      if (const auto it = direct.find(part); it != direct.end()) {
-        add(p + it->second, shape, t.data);
-      } else if (part == "attn_k_b.weight" || part == "attn_v_b.weight") {
-        // [nh, rkv, dn] / [nh, dv, rkv] in PyTorch order, flattened to 2-D row blocks per head.
-        const bool k = part[5] == 'k';
-        const std::vector<std::int64_t> want =
-            k ? std::vector<std::int64_t>{nh, rkv, dn} : std::vector<std::int64_t>{nh, dv, rkv};
-        if (shape != want)
-          fail("{}: tensor '{}' has GGML shape {}, expected {} from the metadata", origin_, name,
-               t.shape_string(), fmt::format("[{}, {}, {}]", want[2], want[1], want[0]));
-        add(p + (k ? "self_attn.k_b_proj.weight" : "self_attn.v_b_proj.weight"),
-            {want[0] * want[1], want[2]}, t.data);
-      } else if (part == "ffn_gate_exps.weight" || part == "ffn_up_exps.weight" ||
-                 part == "ffn_down_exps.weight") {
-        // [E, rows, cols]: one [rows, cols] view per expert.
-        if (shape.size() != 3) unknown_shape(name, t);
-        const std::string proj = part.substr(4, part.find('_', 4) - 4) + "_proj";
-        const std::uint64_t per_expert = t.data.size() / static_cast<std::uint64_t>(shape[0]);
-        for (std::int64_t e = 0; e < shape[0]; ++e)
-          add(fmt::format("{}mlp.experts.{}.{}.weight", p, e, proj), {shape[1], shape[2]},
-              t.data.subspan(static_cast<std::size_t>(e) * per_expert, per_expert));
-      } else {
-        unknown(name);
+      const auto entry = find_gguf_tensor_name(GgufArch::kDeepSeek2, name);
+      if (!entry) unknown(name);
+      switch (entry->form) {
+        case GgufTensorForm::kRename:
+          add(entry->hf, shape, t.data);
+          break;
+        case GgufTensorForm::kKeyB:
+        case GgufTensorForm::kValueB: {
+          // [nh, rkv, dn] / [nh, dv, rkv] in PyTorch order, flattened to 2-D row blocks per head.
+          const bool k = entry->form == GgufTensorForm::kKeyB;
+          const std::vector<std::int64_t> want =
+              k ? std::vector<std::int64_t>{nh, rkv, dn} : std::vector<std::int64_t>{nh, dv, rkv};
+          if (shape != want)
+            fail("{}: tensor '{}' has GGML shape {}, expected {} from the metadata", origin_, name,
+                 t.shape_string(), fmt::format("[{}, {}, {}]", want[2], want[1], want[0]));
+          add(entry->hf, {want[0] * want[1], want[2]}, t.data);
+          break;
+        }
+        case GgufTensorForm::kStackedExperts: {
+          // [E, rows, cols]: one [rows, cols] view per expert.
+          if (shape.size() != 3) unknown_shape(name, t);
+          const std::uint64_t per_expert = t.data.size() / static_cast<std::uint64_t>(shape[0]);
+          for (std::int64_t e = 0; e < shape[0]; ++e)
+            add(hf_expert_tensor_name(*entry, e), {shape[1], shape[2]},
+                t.data.subspan(static_cast<std::size_t>(e) * per_expert, per_expert));
+          break;
+        }
       }
     }
     for (const auto& [name, info] : owned_) index_.emplace(name, &info);
@@ -167,13 +134,13 @@ DenseConfig dense_config_from_gguf(const GgufMetadata& m, const std::string& arc
   c.num_hidden_layers = u("block_count");
   c.num_attention_heads = u("attention.head_count");
   c.num_key_value_heads =
-      static_cast<std::int64_t>(m.find_u64(a + "attention.head_count_kv").value_or(
-          static_cast<std::uint64_t>(c.num_attention_heads)));
+      static_cast<std::int64_t>(m.find_u64(a + "attention.head_count_kv")
+                                    .value_or(static_cast<std::uint64_t>(c.num_attention_heads)));
   if (c.num_attention_heads <= 0)
     fail("{}: {}attention.head_count is 0, expected a positive count", m.file(), a);
-  c.head_dim = static_cast<std::int64_t>(m.find_u64(a + "attention.key_length")
-                                             .value_or(static_cast<std::uint64_t>(
-                                                 c.hidden_size / c.num_attention_heads)));
+  c.head_dim = static_cast<std::int64_t>(
+      m.find_u64(a + "attention.key_length")
+          .value_or(static_cast<std::uint64_t>(c.hidden_size / c.num_attention_heads)));
   c.rms_norm_eps = m.get_f64(a + "attention.layer_norm_rms_epsilon");
   c.rope_theta = m.find_f32(a + "rope.freq_base").value_or(10000.0f);
   c.max_position_embeddings = u("context_length");
@@ -208,7 +175,8 @@ DeepSeekConfig deepseek_config_from_gguf(const GgufMetadata& m, bool has_correct
   if (const auto q = m.find_u64(a + "attention.q_lora_rank"); q && *q > 0)
     c.q_lora_rank = static_cast<std::int64_t>(*q);
   c.kv_lora_rank = u("attention.kv_lora_rank");
-  // Split form: key_length_mla = dn + dr, value_length_mla = dv; combined: key_length, value_length.
+  // Split form: key_length_mla = dn + dr, value_length_mla = dv; combined: key_length,
+  // value_length.
   const std::int64_t key = u_or("attention.key_length_mla", u("attention.key_length"));
   c.v_head_dim = u_or("attention.value_length_mla", u("attention.value_length"));
   c.qk_nope_head_dim = key - c.qk_rope_head_dim;
@@ -279,14 +247,13 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path) {
   }
   if (arch == "qwen2" || arch == "llama") {
     const std::string a(arch);
-    const DenseConfig config = dense_config_from_gguf(m, a, gguf->find_tensor("blk.0.attn_q.bias") != nullptr,
-                                                      gguf->find_tensor("output.weight") != nullptr);
+    const DenseConfig config =
+        dense_config_from_gguf(m, a, gguf->find_tensor("blk.0.attn_q.bias") != nullptr,
+                               gguf->find_tensor("output.weight") != nullptr);
     auto source = std::make_shared<const GgufPlainSource>(gguf);
-    // llama.cpp's converter permutes Llama's q/k rows for adjacent-pair rotation; Qwen2 keeps
-    // Hugging Face's rotate-half layout (NEOX in llama.cpp's terms).
-    DenseWeights weights = bind_dense_weights(
-        config, *source, gguf_dense_naming(a == "llama" ? RopePairing::kAdjacent : RopePairing::kHalf));
-    if (const GgufTensor* f = gguf->find_tensor("rope_freqs.weight")) {
+    DenseWeights weights =
+        bind_dense_weights(config, *source, gguf_dense_naming(*gguf_arch_from_name(arch)));
+    if (const GgufTensor* f = gguf->find_tensor(kGgufRopeFreqs)) {
       if (f->dtype != DType::kF32 || f->n_dims != 1)
         fail("{}: tensor 'rope_freqs.weight' is {} {}, expected F32 [{}]", path,
              dtype_name(f->dtype), f->shape_string(), config.head_dim / 2);
@@ -295,8 +262,8 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path) {
     }
     return std::make_unique<DenseModel>(config, std::move(weights), std::move(source));
   }
-  fail("{}: general.architecture is \"{}\"; whale runs deepseek2, qwen2 and llama GGUF files",
-       path, arch);
+  fail("{}: general.architecture is \"{}\"; whale runs deepseek2, qwen2 and llama GGUF files", path,
+       arch);
 }
 
 }  // namespace whale

@@ -9,8 +9,10 @@
 #include <set>
 
 #include "formats/scalar_formats.h"
+#include "io/checkpoint.h"
 #include "io/gguf.h"
 #include "model/deepseek.h"
+#include "model/dense_loader.h"
 #include "model/gguf_load.h"
 #include "model/golden_support.h"
 #include "model/random_checkpoint.h"
@@ -80,16 +82,12 @@ bool same_value(const GgufValue& a, const GgufValue& b) {
       a.value);
 }
 
-class QuantizeGoldenBf16Test : public ::testing::TestWithParam<const char*> {};
-
-// bf16 from a BF16 folder is the converter's --outtype bf16 file: every key but the name
-// (general.name: the converter title-cases the folder name; general.size_label: its size
-// heuristic), the same tensors, the same bytes.
-TEST_P(QuantizeGoldenBf16Test, EqualsLlamaCppConverterOutput) {
-  const std::string folder = GetParam();
-  TempDir dir;
-  const GgufModel ours(quantize_golden(folder, "bf16", dir));
-  const GgufModel theirs(golden_gguf(folder + ".bf16.gguf"));
+// Our file against the converter's: every key but the name (general.name: the converter
+// title-cases the folder name; general.size_label: its size heuristic) with the same type and
+// value, the same tensors with the same types, dims and bytes.
+void expect_same_gguf(const std::string& ours_path, const std::string& theirs_path) {
+  const GgufModel ours(ours_path);
+  const GgufModel theirs(theirs_path);
   const std::set<std::string_view> ignored = {"general.name", "general.size_label"};
   std::set<std::string_view> our_keys, their_keys;
   for (const auto& kv : ours.metadata().entries())
@@ -111,6 +109,15 @@ TEST_P(QuantizeGoldenBf16Test, EqualsLlamaCppConverterOutput) {
     EXPECT_EQ(o->shape_string(), t.shape_string()) << t.name;
     EXPECT_TRUE(std::equal(o->data.begin(), o->data.end(), t.data.begin(), t.data.end())) << t.name;
   }
+}
+
+class QuantizeGoldenBf16Test : public ::testing::TestWithParam<const char*> {};
+
+// bf16 from a BF16 folder is the converter's --outtype bf16 file.
+TEST_P(QuantizeGoldenBf16Test, EqualsLlamaCppConverterOutput) {
+  const std::string folder = GetParam();
+  TempDir dir;
+  expect_same_gguf(quantize_golden(folder, "bf16", dir), golden_gguf(folder + ".bf16.gguf"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, QuantizeGoldenBf16Test,
@@ -296,6 +303,145 @@ TEST(QuantizeTokenizerTest, PreTokenizerNamedFromItsSplitPatterns) {
       << output;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Qwen2 and Llama (tests/data/golden-dense): the R1-Distill architectures.
+
+std::string golden_dense(const std::string& folder, const std::string& file) {
+  return std::string(WHALE_TEST_DATA) + "/golden-dense/" + folder + "/" + file;
+}
+
+// A golden-dense folder's model files quantized to `type`; returns the GGUF's path.
+std::string quantize_golden_dense(const std::string& folder, const std::string& type,
+                                  const TempDir& dir) {
+  test::copy_golden_dense(folder, dir);
+  const std::string out = dir.file(folder + "." + type + ".gguf");
+  const auto [code, output] =
+      run_whale("quantize " + dir.str() + " --type " + type + " -t 2 --out " + out);
+  EXPECT_EQ(code, 0) << output;
+  return out;
+}
+
+class QuantizeDenseTest : public ::testing::TestWithParam<const char*> {};
+
+// The converter's --outtype bf16 file, key for key and byte for byte: for llama-tiny that takes
+// the q/k row permutation and the llama3 rope_freqs.weight factors, for both the tokenizer keys
+// (pre-tokenizer name, add_sep_token from the post-processor) and generation_config's sampling.
+TEST_P(QuantizeDenseTest, Bf16EqualsLlamaCppConverterOutput) {
+  const std::string folder = GetParam();
+  TempDir dir;
+  expect_same_gguf(quantize_golden_dense(folder, "bf16", dir),
+                   golden_dense(folder, folder + ".bf16.gguf"));
+}
+
+// whale's Q8_0 file computes the reference logits within the tolerance the dense GGUF tests
+// (tests/model/gguf_golden_test.cpp) hold llama.cpp's Q8_0 file to; it is in fact that file
+// (llama-quantize from the converter's F32 file): same keys, same blocks, byte for byte.
+TEST_P(QuantizeDenseTest, Q8ComputesTheReferenceLogitsAsLlamaCppsQ8Does) {
+  const std::string folder = GetParam();
+  TempDir dir;
+  const std::string path = quantize_golden_dense(folder, "q8_0", dir);
+  const GgufModel gguf(path);
+  EXPECT_EQ(gguf.metadata().get_u32("general.file_type"), 7u);
+  EXPECT_EQ(gguf.tensor("blk.0.attn_q.weight").dtype, DType::kQ8_0);
+  EXPECT_EQ(gguf.tensor("token_embd.weight").dtype, DType::kQ8_0);
+  EXPECT_EQ(gguf.tensor("blk.0.attn_norm.weight").dtype, DType::kF32);
+  expect_same_gguf(path, golden_dense(folder, folder + ".q8_0.gguf"));
+  const auto model = load_gguf_model(path);
+  golden::check_dense_golden(*model, folder, 0.25f, "quantize " + folder + " q8_0");
+}
+
+INSTANTIATE_TEST_SUITE_P(GoldenDense, QuantizeDenseTest,
+                         ::testing::Values("qwen2-tiny", "llama-tiny"), [](const auto& param_info) {
+                           std::string n = param_info.param;
+                           for (char& ch : n)
+                             if (ch == '-') ch = '_';
+                           return n;
+                         });
+
+// Without the permutation llama.cpp (adjacent-pair RoPE) would rotate the wrong pairs: the
+// written q/k rows are the Hugging Face rows reordered per head, (h, j, i) -> (h, i, j).
+TEST(QuantizeDenseLlamaTest, QueryAndKeyRowsArePermutedPerHead) {
+  TempDir dir;
+  const GgufModel gguf(quantize_golden_dense("llama-tiny", "f32", dir));
+  const Checkpoint ckpt(dir.str());
+  for (const auto& [name, heads] : {std::pair{"q", 8}, std::pair{"k", 2}}) {
+    const TensorInfo& hf = *ckpt.find(fmt::format("model.layers.1.self_attn.{}_proj.weight", name));
+    const GgufTensor& t = gguf.tensor(fmt::format("blk.1.attn_{}.weight", name));
+    const std::int64_t rows = hf.shape[0], cols = hf.shape[1], head_dim = rows / heads;
+    ASSERT_EQ(t.shape_string(), fmt::format("[{}, {}]", cols, rows));
+    int moved = 0;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const std::int64_t h = r / head_dim, i = (r % head_dim) / 2, j = r % 2;
+      const std::int64_t source = h * head_dim + j * (head_dim / 2) + i;
+      moved += source != r;
+      for (std::int64_t c = 0; c < cols; ++c) {
+        std::uint16_t bf16;
+        float got;
+        std::memcpy(&bf16, hf.data.data() + 2 * (source * cols + c), 2);
+        std::memcpy(&got, t.data.data() + 4 * (r * cols + c), 4);
+        ASSERT_EQ(got, bf16_to_f32(bf16)) << name << " row " << r << " col " << c;
+      }
+    }
+    EXPECT_GT(moved, rows / 2);
+  }
+  // Qwen2 runs as NEOX in llama.cpp: its rows stay in place.
+  TempDir qwen;
+  const GgufModel q(quantize_golden_dense("qwen2-tiny", "bf16", qwen));
+  const Checkpoint qckpt(qwen.str());
+  const TensorInfo& hf = *qckpt.find("model.layers.0.self_attn.q_proj.weight");
+  const GgufTensor& t = q.tensor("blk.0.attn_q.weight");
+  EXPECT_TRUE(std::equal(hf.data.begin(), hf.data.end(), t.data.begin(), t.data.end()));
+}
+
+// Recent transformers write the template to chat_template.jinja; gguf-py reads it when
+// tokenizer_config.json has none.
+TEST(QuantizeDenseTokenizerTest, ChatTemplateFromChatTemplateJinja) {
+  TempDir dir;
+  test::copy_golden_dense("qwen2-tiny", dir);
+  nlohmann::json config = test::read_json(dir.file("tokenizer_config.json"));
+  config.erase("chat_template");
+  test::write_json(dir.file("tokenizer_config.json"), config);
+  const std::string jinja =
+      "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}{% endfor %}";
+  test::write_bytes(dir.file("chat_template.jinja"), jinja);
+  const std::string out = dir.file("x.gguf");
+  const auto [code, output] = run_whale("quantize " + dir.str() + " --type q8_0 --out " + out);
+  ASSERT_EQ(code, 0) << output;
+  EXPECT_EQ(GgufModel(out).metadata().get_string("tokenizer.chat_template"), jinja);
+}
+
+// Bad dense folders: one error naming the file and the field or tensor.
+TEST(QuantizeDenseErrorsTest, OneClearErrorEach) {
+  {
+    TempDir dir;
+    test::copy_golden_dense("qwen2-tiny", dir);
+    nlohmann::json config = test::read_json(dir.file("config.json"));
+    config["model_type"] = "mistral";
+    test::write_json(dir.file("config.json"), config);
+    const auto [code, output] =
+        run_whale("quantize " + dir.str() + " --type q8_0 --out " + dir.file("x.gguf"));
+    EXPECT_NE(code, 0);
+    EXPECT_NE(output.find("config.json: field 'model_type' is 'mistral'"), std::string::npos)
+        << output;
+    EXPECT_FALSE(fs::exists(dir.file("x.gguf")));
+  }
+  {
+    // A tensor missing from the weights.
+    TempDir dir;
+    test::copy_golden_dense("llama-tiny", dir);
+    auto image = test::SafetensorsImage::read(dir.file("model.safetensors"));
+    image.header.erase("model.layers.1.mlp.up_proj.weight");
+    image.write(dir.file("model.safetensors"));
+    const auto [code, output] =
+        run_whale("quantize " + dir.str() + " --type q8_0 --out " + dir.file("x.gguf"));
+    EXPECT_NE(code, 0);
+    EXPECT_NE(output.find("tensor 'model.layers.1.mlp.up_proj.weight' is missing"),
+              std::string::npos)
+        << output;
+    EXPECT_FALSE(fs::exists(dir.file("x.gguf")));
+  }
+}
+
 // A model whose rows are multiples of 256 (so Q4_K/Q6_K apply everywhere), from make-model's
 // random BF16 weights; the quantized GGUF's logits against the folder's own.
 DeepSeekConfig k_quant_shape() {
@@ -373,6 +519,66 @@ INSTANTIATE_TEST_SUITE_P(KQuants, QuantizeKQuantTest,
                                            std::pair<const char*, float>{"q8_0", 0.05f},
                                            std::pair<const char*, float>{"q6_k", 0.08f},
                                            std::pair<const char*, float>{"q4_k", 0.25f}));
+
+// Dense models whose rows are multiples of 256 (so Q4_K/Q6_K apply, and Llama's permuted q/k
+// rows are re-encoded rather than copied), random BF16 weights with the golden-dense tokenizers:
+// the GGUF's logits against the Hugging Face folder's own, through whale's two loaders.
+struct DenseKQuant {
+  const char* golden;  // the golden-dense folder lending config and tokenizer
+  const char* type;
+  float bound;  // median row error, relative to max |logit|
+};
+
+class QuantizeDenseKQuantTest : public ::testing::TestWithParam<DenseKQuant> {};
+
+TEST_P(QuantizeDenseKQuantTest, LogitsCloseToTheSourceModel) {
+  const auto [golden, type, bound] = GetParam();
+  TempDir dir;
+  const std::string folder = dir.file("model");
+  nlohmann::json raw = test::read_json(golden_dense(golden, "config.json"));
+  raw["hidden_size"] = 256;
+  raw["intermediate_size"] = 512;
+  raw["num_attention_heads"] = 4;  // head_dim 64
+  {
+    ThreadPool pool(2);
+    RandomCheckpointOptions options;
+    options.seed = 11;
+    write_random_dense_checkpoint(folder, parse_dense_config(raw, "test config"), options, pool);
+  }
+  for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
+    fs::copy_file(golden_dense(golden, file), folder + "/" + file);
+  const std::string out = dir.file(std::string(type) + ".gguf");
+  const auto [code, output] =
+      run_whale(fmt::format("quantize {} --type {} -t 2 --out {}", folder, type, out));
+  ASSERT_EQ(code, 0) << output;
+  const GgufModel gguf(out);
+  if (std::string(type) == "q4_k") {
+    EXPECT_EQ(gguf.tensor("blk.1.attn_q.weight").dtype, DType::kQ4_K);
+    EXPECT_EQ(gguf.tensor("blk.1.attn_v.weight").dtype, DType::kQ6_K);
+    EXPECT_EQ(gguf.tensor("blk.1.ffn_down.weight").dtype, DType::kQ6_K);
+  }
+
+  const auto source = load_dense_folder(folder);
+  const auto quantized = load_gguf_model(out);
+  const std::vector<std::int32_t> ids = {1000, 17, 400, 33, 250, 9, 512, 77};
+  const golden::RunOutput want = golden::run_case(*source, ids, 4, 2);
+  const golden::RunOutput got = golden::run_case(*quantized, ids, 4, 2);
+  float scale = 0.0f;
+  for (const float v : want.logits) scale = std::max(scale, std::fabs(v));
+  const LogitStats s = compare_logits(got.logits, want.logits, source->summary().vocab_size);
+  std::printf(
+      "[quantize] random 256-wide %s %s: |logit error| median row %.3g, max %.3g "
+      "(max |logit| %.3g); argmax agreement %.1f%%\n",
+      golden, type, s.median_error, s.max_error, scale, 100.0 * s.argmax_agreement);
+  EXPECT_LE(s.median_error, bound * scale);
+}
+
+INSTANTIATE_TEST_SUITE_P(KQuants, QuantizeDenseKQuantTest,
+                         ::testing::Values(DenseKQuant{"llama-tiny", "f32", 1e-5f},
+                                           DenseKQuant{"llama-tiny", "q8_0", 0.05f},
+                                           DenseKQuant{"llama-tiny", "q6_k", 0.08f},
+                                           DenseKQuant{"llama-tiny", "q4_k", 0.25f},
+                                           DenseKQuant{"qwen2-tiny", "q6_k", 0.08f}));
 
 TEST(QuantizeErrorsTest, OneClearErrorEach) {
   TempDir dir;

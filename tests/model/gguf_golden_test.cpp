@@ -155,32 +155,8 @@ TEST_P(DenseGgufTest, ReferenceLogitsAndGreedyTokens) {
   const std::string dir = std::string(WHALE_TEST_DATA) + "/golden-dense/" + GetParam().folder;
   const auto model =
       load_gguf_model(dir + "/" + GetParam().folder + "." + GetParam().type + ".gguf");
-  const std::int64_t V = model->summary().vocab_size;
-  std::ifstream in(dir + "/cases.json");
-  for (const auto& c : nlohmann::json::parse(in)) {
-    const auto ids = c["ids"].get<std::vector<std::int32_t>>();
-    std::ifstream lf(dir + "/" + c["logits"].get<std::string>(), std::ios::binary);
-    std::vector<float> want(ids.size() * static_cast<std::size_t>(V));
-    lf.read(reinterpret_cast<char*>(want.data()), static_cast<std::streamsize>(want.size() * 4));
-    ASSERT_TRUE(lf.good()) << c["name"];
-    const RunOutput out = run_case(*model, ids, c["prefill"].get<std::int64_t>(), 2);
-    ASSERT_EQ(out.logits.size(), want.size());
-    float worst = 0.0f;
-    for (std::size_t i = 0; i < want.size(); ++i)
-      worst = std::max(worst, std::fabs(out.logits[i] - want[i]));
-    EXPECT_LE(worst, GetParam().tolerance) << c["name"];
-    std::printf("[gguf dense] %s.%s/%s: max |logit error| %.3g\n", GetParam().folder,
-                GetParam().type, c["name"].get<std::string>().c_str(), worst);
-    const auto n = c["greedy_prompt_len"].get<std::size_t>();
-    const std::vector<std::int32_t> prompt(ids.begin(),
-                                           ids.begin() + static_cast<std::ptrdiff_t>(n));
-    const auto expected = c["greedy"].get<std::vector<std::int32_t>>();
-    // Every greedy token, Q8_0 included: the int16 activations of the Q8_0 kernels leave the
-    // error to the weights alone (with int8 activations, llama-tiny's smallest top-2 gap of
-    // 0.079 flips one token).
-    EXPECT_EQ(greedy(*model, prompt, static_cast<std::int64_t>(expected.size())), expected)
-        << c["name"];
-  }
+  check_dense_golden(*model, GetParam().folder, GetParam().tolerance,
+                     fmt::format("gguf dense {}.{}", GetParam().folder, GetParam().type));
 }
 
 // BF16 GGUFs hold the checkpoint's values exactly: as exact as the safetensors folder, greedy
