@@ -718,6 +718,44 @@ void DeepSeekModel::mlp(const MlpWeights& w, const float* x, std::int64_t n, flo
   matmul(w.down, a, n, out, pool);
 }
 
+void DeepSeekModel::run_expert_jobs(std::span<const ExpertJob> jobs, ThreadPool& pool) {
+  // Units of kMoeRows rows: [unit_begin[j], unit_begin[j + 1]) belong to job j.
+  constexpr std::int64_t kMoeRows = 16;
+  std::vector<std::int64_t>& first = buf_.expert_units;
+  const auto run_pass = [&](bool gate_up) {
+    first.resize(jobs.size() + 1);
+    first[0] = 0;
+    for (std::size_t j = 0; j < jobs.size(); ++j) {
+      const std::int64_t rows = gate_up ? jobs[j].w->gate.rows : jobs[j].w->down.rows;
+      first[j + 1] = first[j] + (rows + kMoeRows - 1) / kMoeRows;
+    }
+    const std::int64_t units = first.back();
+    const std::int64_t grain = std::max<std::int64_t>(1, units / (4 * pool.size()));
+    pool.parallel_for(units, grain, [&](std::int64_t u_begin, std::int64_t u_end, int) {
+      std::size_t j = static_cast<std::size_t>(
+          std::upper_bound(first.begin(), first.end(), u_begin) - first.begin() - 1);
+      for (std::int64_t u = u_begin; u < u_end; ++j) {
+        const ExpertJob& job = jobs[j];
+        const std::int64_t u1 = std::min(u_end, first[j + 1]);
+        const std::int64_t r0 = (u - first[j]) * kMoeRows;
+        if (gate_up) {
+          const std::int64_t F = job.w->gate.rows, r1 = std::min(F, (u1 - first[j]) * kMoeRows);
+          matmul_rows(job.w->gate, r0, r1, job.x, job.n, job.a + r0, F);
+          matmul_rows(job.w->up, r0, r1, job.x, job.n, job.b + r0, F);
+          for (std::int64_t t = 0; t < job.n; ++t)
+            silu_mul(job.a + t * F + r0, job.b + t * F + r0, r1 - r0);
+        } else {
+          const std::int64_t H = job.w->down.rows, r1 = std::min(H, (u1 - first[j]) * kMoeRows);
+          matmul_rows(job.w->down, r0, r1, job.a, job.n, job.out + r0, H);
+        }
+        u = u1;
+      }
+    });
+  };
+  run_pass(true);
+  run_pass(false);
+}
+
 void DeepSeekModel::moe(std::int64_t layer, std::span<const BatchToken> batch, ThreadPool& pool,
                         std::vector<std::int32_t>* routes) {
   const DeepSeekConfig& c = config_;
@@ -759,22 +797,42 @@ void DeepSeekModel::moe(std::int64_t layer, std::span<const BatchToken> batch, T
       }
   }
 
-  float* routed = grow(buf_.proj, T * H);
-  std::fill(routed, routed + T * H, 0.0f);
-  float* gathered = grow(buf_.gathered, T * H);
-  float* expert_out = grow(buf_.expert_out, T * H);
+  // Every chosen expert's tokens gathered into its slots, then the experts (and the shared
+  // one) computed together: one parallel pass for gate and up (fused with SiLU), one for down,
+  // each over the union of all experts' rows in units of kMoeRows. A decode step so pays two
+  // synchronisations per layer instead of three per expert; every row is still computed by
+  // matmul_rows alone, so results do not depend on how the units fall on threads.
+  const std::int64_t slots = T * k;
+  float* gathered = grow(buf_.gathered, slots * H);
+  for (std::int64_t j = 0; j < slots; ++j) std::copy_n(normed + tokens[j] * H, H, gathered + j * H);
+  const std::int64_t Fm = c.moe_intermediate_size;
+  const std::int64_t Fs = M.shared ? M.shared->gate.rows : 0;
+  float* act_a = grow(buf_.ffn_a, slots * Fm + T * Fs);
+  float* act_b = grow(buf_.ffn_b, slots * Fm + T * Fs);
+  float* expert_out = grow(buf_.expert_out, (slots + T) * H);
+  std::vector<ExpertJob>& jobs = buf_.expert_jobs;
+  jobs.reserve(static_cast<std::size_t>(E + 1));  // once: decoding allocates nothing
+  buf_.expert_units.reserve(static_cast<std::size_t>(E + 2));
+  jobs.clear();
   for (std::int64_t e = 0; e < E; ++e) {
     const std::int64_t n = offsets[e + 1] - offsets[e];
     if (n == 0) continue;  // experts no token chose are never read
-    for (std::int64_t j = 0; j < n; ++j)
-      std::copy_n(normed + tokens[offsets[e] + j] * H, H, gathered + j * H);
-    mlp(M.experts[e], gathered, n, expert_out, pool);
-    for (std::int64_t j = 0; j < n; ++j)
-      axpy_f32(token_w[offsets[e] + j], expert_out + j * H, routed + tokens[offsets[e] + j] * H, H);
+    jobs.push_back({&M.experts[e], gathered + offsets[e] * H, n, act_a + offsets[e] * Fm,
+                    act_b + offsets[e] * Fm, expert_out + offsets[e] * H});
   }
+  if (M.shared)
+    jobs.push_back(
+        {&*M.shared, normed, T, act_a + slots * Fm, act_b + slots * Fm, expert_out + slots * H});
+  run_expert_jobs(jobs, pool);
+
+  float* routed = grow(buf_.proj, T * H);
+  std::fill(routed, routed + T * H, 0.0f);
+  for (std::int64_t e = 0; e < E; ++e)
+    for (std::int64_t j = offsets[e]; j < offsets[e + 1]; ++j)
+      axpy_f32(token_w[j], expert_out + j * H, routed + tokens[j] * H, H);
   if (M.shared) {
-    mlp(*M.shared, normed, T, expert_out, pool);
-    for (std::int64_t i = 0; i < T * H; ++i) routed[i] += expert_out[i];
+    const float* shared_out = expert_out + slots * H;
+    for (std::int64_t i = 0; i < T * H; ++i) routed[i] += shared_out[i];
   }
   for (std::int64_t i = 0; i < T * H; ++i) hidden[i] += routed[i];
 }

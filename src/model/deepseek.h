@@ -107,6 +107,16 @@ class DeepSeekModel final : public Model {
   void moe(std::int64_t layer, std::span<const BatchToken> batch, ThreadPool& pool,
            std::vector<std::int32_t>* routes);
   void mlp(const MlpWeights& w, const float* x, std::int64_t n, float* out, ThreadPool& pool);
+  // One expert MLP over its tokens: x [n, H] -> out [n, H], a and b [n, F] its scratch.
+  struct ExpertJob {
+    const MlpWeights* w;
+    const float* x;
+    std::int64_t n;
+    float* a;
+    float* b;
+    float* out;
+  };
+  void run_expert_jobs(std::span<const ExpertJob> jobs, ThreadPool& pool);
 
   void bind();  // the constructors' common part
 
@@ -132,8 +142,8 @@ class DeepSeekModel final : public Model {
     std::vector<float> ffn_a;                 // [T, F]
     std::vector<float> ffn_b;                 // [T, F]
     std::vector<float> router;                // [T, E]
-    std::vector<float> gathered;              // [T, H]
-    std::vector<float> expert_out;            // [T, H]
+    std::vector<float> gathered;              // [T * top_k, H]  tokens in expert slots
+    std::vector<float> expert_out;            // [T * top_k + T, H]  routed, then shared
     std::vector<std::int32_t> chosen;         // [T, k]
     std::vector<float> chosen_w;              // [T, k]
     std::vector<std::int32_t> expert_tokens;  // token slots grouped by expert
@@ -141,6 +151,8 @@ class DeepSeekModel final : public Model {
     std::vector<std::int64_t> expert_offsets;  // [E + 1]
     std::vector<std::int64_t> expert_fill;     // [E] next free slot per expert
     std::vector<float> route_scratch;          // [4 * E] route_token's working space
+    std::vector<ExpertJob> expert_jobs;        // the chosen experts of a MoE layer
+    std::vector<std::int64_t> expert_units;    // [jobs + 1] first row unit of each job
     std::vector<std::int64_t> next_position;   // [sequences] batch validation
   } buf_;
 };
