@@ -2,13 +2,12 @@
 // answer with its speed line, Ctrl-C stopping a long answer without leaving, commands, Ctrl-D.
 // Uses the demo model (made on first use in a temporary models folder).
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdio>
@@ -20,22 +19,40 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Named after the test process (not a forked child, which must reuse the folder).
+const pid_t test_process = getpid();
+
+fs::path models_path() {
+  return fs::temp_directory_path() / ("whale_chat_test_" + std::to_string(test_process));
+}
+
 // One shared models folder for the whole test binary: the demo model is made once.
 const std::string& models_folder() {
   static const std::string dir = [] {
-    const fs::path p = fs::temp_directory_path() / ("whale_chat_test_" + std::to_string(getpid()));
-    fs::create_directories(p);
-    return p.string();
+    fs::create_directories(models_path());
+    return models_path().string();
   }();
   return dir;
 }
 
+// The folder (and its 150 MB demo model) goes when the test binary ends.
+class RemoveModelsFolder : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    std::error_code ignored;
+    fs::remove_all(models_path(), ignored);
+  }
+};
+[[maybe_unused]] ::testing::Environment* const remove_models_folder =
+    ::testing::AddGlobalTestEnvironment(new RemoveModelsFolder);
+
 class Pty {
  public:
   explicit Pty(const std::vector<std::string>& args) {
+    const std::string models = models_folder();  // made here, once, not in each child
     pid_ = forkpty(&fd_, nullptr, nullptr, nullptr);
     if (pid_ == 0) {
-      setenv("WHALE_MODELS", models_folder().c_str(), 1);
+      setenv("WHALE_MODELS", models.c_str(), 1);
       setenv("TERM", "xterm", 1);
       std::vector<char*> argv;
       std::string bin = WHALE_BINARY;
@@ -54,12 +71,16 @@ class Pty {
     }
     if (fd_ >= 0) close(fd_);
   }
-  void send(const std::string& s) { ASSERT_EQ(write(fd_, s.data(), s.size()), static_cast<ssize_t>(s.size())); }
+  void send(const std::string& s) {
+    ASSERT_EQ(write(fd_, s.data(), s.size()), static_cast<ssize_t>(s.size()));
+  }
   // Reads until `needle` appears after `from` or the timeout passes; returns whether it did.
   bool wait_for(const std::string& needle, std::size_t from, int timeout_ms) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (output_.find(needle, from) == std::string::npos) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            deadline - std::chrono::steady_clock::now())
+                            .count();
       if (left <= 0) return false;
       pollfd p{fd_, POLLIN, 0};
       if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
