@@ -10,6 +10,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "support/test_support.h"
+
 namespace {
 
 struct CommandResult {
@@ -149,17 +151,18 @@ TEST_P(DenseGgufCliTest, GenerateIdsGreedyEqualsReference) {
   const auto c = case_named(GetParam(), "split");
   const std::vector<int> ids = c["ids"];
   const std::vector<int> prompt(ids.begin(), ids.begin() + c["greedy_prompt_len"].get<int>());
-  const CommandResult r =
-      run("generate " + bf16_gguf(GetParam()) + " --ids " + join(prompt) + " -n 12 --temperature 0");
+  const CommandResult r = run("generate " + bf16_gguf(GetParam()) + " --ids " + join(prompt) +
+                              " -n 12 --temperature 0");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output, join(c["greedy"]) + "\n");
 }
 
 TEST_P(DenseGgufCliTest, PromptTokenizedAndFormattedFromTheMetadata) {
   // whale prompt --ids on the GGUF equals the folder's (tokenizer.json + tokenizer_config.json).
-  const std::string request_file =
-      (std::filesystem::temp_directory_path() / ("whale-gguf-prompt-" + GetParam() + ".json")).string();
-  std::ofstream(request_file) << R"({"messages":[{"role":"user","content":"What is 2+3? Führer 数据"}]})";
+  const test::TempDir dir;
+  const std::string request_file = dir.file("request.json");
+  std::ofstream(request_file)
+      << R"({"messages":[{"role":"user","content":"What is 2+3? Führer 数据"}]})";
   const CommandResult a = run("prompt " + bf16_gguf(GetParam()) + " --ids < " + request_file);
   const CommandResult b = run("prompt " + folder(GetParam()) + " --ids < " + request_file);
   ASSERT_EQ(a.status, 0) << a.output;
