@@ -336,7 +336,7 @@ T* grow(std::vector<T>& v, std::int64_t n) {
 
 // Per-thread scratch for attention, grown as contexts lengthen.
 struct AttentionScratch {
-  std::vector<float> w_uk, w_uv, q_lat, o_lat, scores, rows, run_max, run_sum;
+  std::vector<float> w_uk, q_lat, o_lat, scores, rows, run_max, run_sum;
   // Expanded form: one head's keys [N, dq], values [key blocks][dv][kKeyBlock], the expansion
   // of a key block [kKeyBlock, dn + dv], its queries [T, dq], W_UK [dn, rkv] (split form), a
   // block's probabilities [kQueryBlock, kKeyBlock], P·V and the output rows [kQueryBlock, dv].
@@ -354,7 +354,7 @@ thread_local AttentionScratch attention_scratch;
 // A float32 matrix in scratch, viewed as a weight for matmul_rows.
 WeightMatrix f32_matrix(const float* data, std::int64_t rows, std::int64_t cols) {
   WeightMatrix w;
-  w.name = "attention scratch";
+  w.name = "attn scratch";  // within std::string's small buffer: no allocation
   w.dtype = DType::kF32;
   w.rows = rows;
   w.cols = cols;
@@ -487,31 +487,27 @@ void DeepSeekModel::attention_absorbed(std::int64_t layer, std::span<const Batch
     const std::int64_t n_heads = h_end - h_begin;
     AttentionScratch& s = attention_scratch;
     float* w_uk = kv_b ? grow(s.w_uk, n_heads * dn * rkv) : nullptr;  // [head][dn][rkv]
-    float* w_uv = grow(s.w_uv, n_heads * dv * rkv);                   // [head][dv][rkv]
-    float* q_lat = grow(s.q_lat, n_heads * rkv);
-    float* o_lat = grow(s.o_lat, n_heads * rkv);
-    for (std::int64_t h = h_begin; h < h_end; ++h) {
-      const std::int64_t j = h - h_begin;
-      if (kv_b != nullptr) {
-        dequantize_rows(*kv_b, h * (dn + dv), h * (dn + dv) + dn, w_uk + j * dn * rkv);
-        dequantize_rows(*kv_b, h * (dn + dv) + dn, (h + 1) * (dn + dv), w_uv + j * dv * rkv);
-      } else {
-        dequantize_rows(*L.attn.v_b, h * dv, (h + 1) * dv, w_uv + j * dv * rkv);
-      }
+    if (kv_b != nullptr) {
+      for (std::int64_t h = h_begin; h < h_end; ++h)
+        dequantize_rows(*kv_b, h * (dn + dv), h * (dn + dv) + dn, w_uk + (h - h_begin) * dn * rkv);
     }
+    // The thread's queries in the latent space, one row per head: [q_lat | q_pe] against a
+    // cached row [latent | rope key], so a block's scores are one tile product.
+    float* q_cat = grow(s.q_lat, n_heads * width);
+    float* o_lat = grow(s.o_lat, n_heads * rkv);
     float* scores = grow(s.scores, n_heads * kAttentionBlock);  // [head][block position]
     float* rows = grow(s.rows, kAttentionBlock * width);        // F32 copies of BF16 cache rows
     float* run_max = grow(s.run_max, n_heads);
     float* run_sum = grow(s.run_sum, n_heads);
-    const float* block_rows[kAttentionBlock];
     for (std::int64_t i = 0; i < T; ++i) {
       const BatchToken& tok = batch[i];
       const std::int64_t n_ctx = tok.pos + 1;
       for (std::int64_t j = 0; j < n_heads; ++j) {
-        const float* q_nope = q + (i * nh + h_begin + j) * dq;
-        float* ql = q_lat + j * rkv;
+        const std::int64_t h = h_begin + j;
+        const float* q_nope = q + (i * nh + h) * dq;
+        float* ql = q_cat + j * width;
+        std::copy_n(q_nope + dn, dr, ql + rkv);
         if (kv_b == nullptr) {  // split form: q_lat = k_b[h] · q_nope, k_b[h] being [rkv, dn]
-          const std::int64_t h = h_begin + j;
           matmul_rows(*L.attn.k_b, h * rkv, (h + 1) * rkv, q_nope, 1, ql, rkv);
           continue;
         }
@@ -526,23 +522,21 @@ void DeepSeekModel::attention_absorbed(std::int64_t layer, std::span<const Batch
       std::fill(run_sum, run_sum + n_heads, 0.0f);
       for (std::int64_t t0 = 0; t0 < n_ctx; t0 += kAttentionBlock) {
         const std::int64_t nb = std::min(kAttentionBlock, n_ctx - t0);
-        for (std::int64_t b = 0; b < nb; ++b) {
-          const float* r = cache.row_f32(layer, tok.seq, t0 + b);
-          if (r == nullptr) {
+        // An F32 cache's rows of one sequence are consecutive; a BF16 one's are converted.
+        const float* block = cache.row_f32(layer, tok.seq, t0);
+        if (block == nullptr) {
+          for (std::int64_t b = 0; b < nb; ++b)
             cache.read(layer, tok.seq, t0 + b, rows + b * width);
-            r = rows + b * width;
-          }
-          block_rows[b] = r;
-          for (std::int64_t j = 0; j < n_heads; ++j) {
-            const float* q_pe = q + (i * nh + h_begin + j) * dq + dn;
-            scores[j * kAttentionBlock + b] =
-                scale * (dot_f32(q_lat + j * rkv, r, rkv) + dot_f32(q_pe, r + rkv, dr));
-          }
+          block = rows;
         }
+        matmul_rows(f32_matrix(block, nb, width), 0, nb, q_cat, n_heads, scores, kAttentionBlock);
         for (std::int64_t j = 0; j < n_heads; ++j) {
           float* sc = scores + j * kAttentionBlock;
-          float block_max = sc[0];
-          for (std::int64_t b = 1; b < nb; ++b) block_max = std::max(block_max, sc[b]);
+          float block_max = -std::numeric_limits<float>::infinity();
+          for (std::int64_t b = 0; b < nb; ++b) {
+            sc[b] *= scale;
+            block_max = std::max(block_max, sc[b]);
+          }
           const float new_max = std::max(run_max[j], block_max);
           const float rescale = std::exp(run_max[j] - new_max);  // 0 on the first block
           if (rescale != 1.0f) {
@@ -558,17 +552,19 @@ void DeepSeekModel::attention_absorbed(std::int64_t layer, std::span<const Batch
         }
         for (std::int64_t b = 0; b < nb; ++b)
           for (std::int64_t j = 0; j < n_heads; ++j)
-            axpy_f32(scores[j * kAttentionBlock + b], block_rows[b], o_lat + j * rkv, rkv);
+            axpy_f32(scores[j * kAttentionBlock + b], block + b * width, o_lat + j * rkv, rkv);
       }
+      // o = W_UV o_lat on the stored weight: v_b's rows of the head, or kv_b's value rows.
       for (std::int64_t j = 0; j < n_heads; ++j) {
+        const std::int64_t h = h_begin + j;
+        float* ol = o_lat + j * rkv;
         const float inv = 1.0f / run_sum[j];
-        float* o = o_lat + j * rkv;
-        for (std::int64_t d = 0; d < rkv; ++d) o[d] *= inv;
-      }
-      for (std::int64_t j = 0; j < n_heads; ++j) {
-        float* o = attn_out + (i * nh + h_begin + j) * dv;
-        for (std::int64_t d = 0; d < dv; ++d)
-          o[d] = dot_f32(w_uv + (j * dv + d) * rkv, o_lat + j * rkv, rkv);
+        for (std::int64_t d = 0; d < rkv; ++d) ol[d] *= inv;
+        float* o = attn_out + (i * nh + h) * dv;
+        if (kv_b != nullptr)
+          matmul_rows(*kv_b, h * (dn + dv) + dn, (h + 1) * (dn + dv), ol, 1, o, dv);
+        else
+          matmul_rows(*L.attn.v_b, h * dv, (h + 1) * dv, ol, 1, o, dv);
       }
     }
   });
