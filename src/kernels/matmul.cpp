@@ -161,6 +161,18 @@ void matmul_rows_isa(Isa isa, const WeightMatrix& w, std::int64_t row_begin, std
     isa_avx2::matmul_rows(w, row_begin, row_end, x, n_tokens, y, y_stride, tile.data());
 }
 
+void bf16_to_f32_n(const std::uint16_t* in, float* out, std::int64_t n) {
+  switch (active_isa()) {
+    case Isa::kAvx512:
+      return isa_avx512::bf16_to_f32(in, out, n);
+    case Isa::kAvx2:
+      return isa_avx2::bf16_to_f32(in, out, n);
+    case Isa::kScalar:
+      for (std::int64_t i = 0; i < n; ++i) out[i] = bf16_to_f32(in[i]);
+      return;
+  }
+}
+
 void matmul_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t row_end,
                  const float* x, std::int64_t n_tokens, float* y, std::int64_t y_stride) {
   matmul_rows_isa(active_isa(), w, row_begin, row_end, x, n_tokens, y, y_stride);

@@ -29,6 +29,9 @@ struct WeightMatrix {
   std::int64_t bytes() const;  // weight bytes read by one full product (data + scales)
 };
 
+// out[i] = the BF16 value in[i] as float32, on the widest ISA the CPU has (cache rows).
+void bf16_to_f32_n(const std::uint16_t* in, float* out, std::int64_t n);
+
 // out[(r - row_begin) * cols + c] = W[r, c] as float32, for r in [row_begin, row_end).
 void dequantize_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t row_end,
                      float* out);

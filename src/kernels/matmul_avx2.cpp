@@ -51,6 +51,10 @@ void matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const floa
   matmul_rows_simd(w, row_begin, row_end, x, n_tokens, y, y_stride, tile);
 }
 
+void bf16_to_f32(const unsigned short* in, float* out, long n) {
+  bf16_to_f32_simd(in, out, n);
+}
+
 void matmul_tile_f32(const float* tile, long n_rows, long cols, const float* x, long n_tokens,
                      float* y, long y_stride) {
   tile_rows_f32(tile, n_rows, cols, x, n_tokens, y, y_stride);

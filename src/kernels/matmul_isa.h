@@ -9,21 +9,23 @@ namespace whale {
 struct Int8Activations;
 
 namespace isa_avx2 {
-void matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const float* x,
-                 long n_tokens, float* y, long y_stride, float* tile);
+void bf16_to_f32(const unsigned short* in, float* out, long n);
+void matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const float* x, long n_tokens,
+                 float* y, long y_stride, float* tile);
 // y for float32 rows already dequantized into tile ([n_rows, cols]).
 void matmul_tile_f32(const float* tile, long n_rows, long cols, const float* x, long n_tokens,
                      float* y, long y_stride);
-void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end,
-                      const Int8Activations& a, float* y, long y_stride);
+void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const Int8Activations& a,
+                      float* y, long y_stride);
 }  // namespace isa_avx2
 namespace isa_avx512 {
-void matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const float* x,
-                 long n_tokens, float* y, long y_stride, float* tile);
+void bf16_to_f32(const unsigned short* in, float* out, long n);
+void matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const float* x, long n_tokens,
+                 float* y, long y_stride, float* tile);
 void matmul_tile_f32(const float* tile, long n_rows, long cols, const float* x, long n_tokens,
                      float* y, long y_stride);
-void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end,
-                      const Int8Activations& a, float* y, long y_stride);
+void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const Int8Activations& a,
+                      float* y, long y_stride);
 }  // namespace isa_avx512
 
 }  // namespace whale

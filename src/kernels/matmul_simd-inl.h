@@ -197,6 +197,16 @@ static inline void dequantize_tile(const WeightMatrix& w, long r0, long r1, floa
   }
 }
 
+// out[i] = the BF16 value in[i] as float32.
+static inline void bf16_to_f32_simd(const unsigned short* in, float* out, long n) {
+  long i = 0;
+  for (; i + kWidth <= n; i += kWidth) store(out + i, load_bf16(in + i));
+  for (; i < n; ++i) {
+    const unsigned int bits = static_cast<unsigned int>(in[i]) << 16;
+    __builtin_memcpy(out + i, &bits, 4);
+  }
+}
+
 // Rows dequantized per tile in the batched path; sized so a tile stays in L2.
 static inline long tile_rows_for(long cols) { return cols > 4096 ? 4 : 16; }
 

@@ -1,10 +1,13 @@
 #include "model/kv_cache.h"
 
+#include "kernels/matmul.h"
 #include "util/error.h"
 
 namespace whale {
 
-const char* cache_dtype_name(CacheDType dtype) { return dtype == CacheDType::kF32 ? "f32" : "bf16"; }
+const char* cache_dtype_name(CacheDType dtype) {
+  return dtype == CacheDType::kF32 ? "f32" : "bf16";
+}
 
 LatentKvCache::LatentKvCache(std::int64_t layers, std::int64_t width, std::int32_t max_sequences,
                              std::int64_t capacity, CacheDType dtype)
@@ -14,8 +17,10 @@ LatentKvCache::LatentKvCache(std::int64_t layers, std::int64_t width, std::int32
       dtype_(dtype),
       lengths_(static_cast<std::size_t>(max_sequences), 0) {
   const std::size_t total = static_cast<std::size_t>(layers * width * capacity * max_sequences);
-  if (dtype == CacheDType::kF32) f32_ = std::make_unique_for_overwrite<float[]>(total);
-  else bf16_ = std::make_unique_for_overwrite<std::uint16_t[]>(total);
+  if (dtype == CacheDType::kF32)
+    f32_ = std::make_unique_for_overwrite<float[]>(total);
+  else
+    bf16_ = std::make_unique_for_overwrite<std::uint16_t[]>(total);
 }
 
 void LatentKvCache::set_length(std::int32_t seq, std::int64_t length) {
@@ -25,7 +30,8 @@ void LatentKvCache::set_length(std::int32_t seq, std::int64_t length) {
   lengths_[seq] = length;
 }
 
-void LatentKvCache::write(std::int64_t layer, std::int32_t seq, std::int64_t pos, const float* row) {
+void LatentKvCache::write(std::int64_t layer, std::int32_t seq, std::int64_t pos,
+                          const float* row) {
   const std::size_t o = offset(layer, seq, pos);
   if (dtype_ == CacheDType::kF32) {
     std::memcpy(f32_.get() + o, row, static_cast<std::size_t>(width_) * 4);
@@ -39,7 +45,7 @@ void LatentKvCache::read(std::int64_t layer, std::int32_t seq, std::int64_t pos,
   if (dtype_ == CacheDType::kF32) {
     std::memcpy(out, f32_.get() + o, static_cast<std::size_t>(width_) * 4);
   } else {
-    for (std::int64_t i = 0; i < width_; ++i) out[i] = bf16_to_f32(bf16_[o + i]);
+    bf16_to_f32_n(bf16_.get() + o, out, width_);
   }
 }
 
@@ -49,7 +55,7 @@ void LatentKvCache::read_range(std::int64_t layer, std::int32_t seq, std::int64_
   if (dtype_ == CacheDType::kF32) {
     std::memcpy(out, f32_.get() + o, static_cast<std::size_t>(count) * 4);
   } else {
-    for (std::int64_t i = 0; i < count; ++i) out[i] = bf16_to_f32(bf16_[o + i]);
+    bf16_to_f32_n(bf16_.get() + o, out, count);
   }
 }
 

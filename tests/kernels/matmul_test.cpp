@@ -214,5 +214,23 @@ TEST(WeightMatrix, BytesCountDataAndScales) {
   EXPECT_EQ(bf16.w.bytes(), 20 * 30 * 2);
 }
 
+// Cache rows: every BF16 pattern (NaNs, infinities, subnormals included) widens to the float32
+// with the same bits in its high half, for every length around the vector width.
+TEST(Bf16ToF32, EveryPatternKeepsItsBits) {
+  std::vector<std::uint16_t> in(65536 + 37);
+  for (std::size_t i = 0; i < in.size(); ++i) in[i] = static_cast<std::uint16_t>(i * 40503u);
+  for (const std::size_t n :
+       {std::size_t{0}, std::size_t{1}, std::size_t{15}, std::size_t{17}, in.size()}) {
+    std::vector<float> out(n + 1, 1.5f);
+    bf16_to_f32_n(in.data(), out.data(), static_cast<std::int64_t>(n));
+    for (std::size_t i = 0; i < n; ++i) {
+      std::uint32_t bits;
+      std::memcpy(&bits, &out[i], 4);
+      ASSERT_EQ(bits, std::uint32_t{in[i]} << 16) << "n " << n << " i " << i;
+    }
+    EXPECT_EQ(out[n], 1.5f) << "wrote past n = " << n;
+  }
+}
+
 }  // namespace
 }  // namespace whale
