@@ -2,6 +2,8 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
+
 // GCC 12's AVX-512 headers build some reductions from _mm256_undefined_pd(), which
 // -Wuninitialized reports inside the header; the values are never read.
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -40,14 +42,16 @@ __attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* 
     s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
     s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
   }
-  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+  for (; i + 8 <= n; i += 8)
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
   float tail = 0.0f;
   for (; i < n; ++i) tail += a[i] * b[i];
   return hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3))) + tail;
 }
 
-__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) float dot_avx512(
-    const float* a, const float* b, std::int64_t n) {
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) float dot_avx512(const float* a,
+                                                                               const float* b,
+                                                                               std::int64_t n) {
   __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(),
          s3 = _mm512_setzero_ps();
   std::int64_t i = 0;
@@ -79,26 +83,86 @@ __attribute__((target("avx2,fma"))) void axpy_avx2(float alpha, const float* x, 
   for (; i < n; ++i) y[i] += alpha * x[i];
 }
 
-__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) void axpy_avx512(
-    float alpha, const float* x, float* y, std::int64_t n) {
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) void axpy_avx512(float alpha,
+                                                                               const float* x,
+                                                                               float* y,
+                                                                               std::int64_t n) {
   const __m512 a = _mm512_set1_ps(alpha);
   std::int64_t i = 0;
   for (; i + 16 <= n; i += 16)
     _mm512_storeu_ps(y + i, _mm512_fmadd_ps(a, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
   if (i < n) {
     const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(y + i, m,
-                          _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+    _mm512_mask_storeu_ps(
+        y + i, m,
+        _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
   }
+}
+
+// axpy_rows_f32 for M rows of y at once, one vector of columns at a time.
+template <int M>
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) void axpy_rows_avx512_m(
+    const float* a, std::int64_t a_stride, const float* x, std::int64_t x_stride, std::int64_t k,
+    float* y, std::int64_t y_stride, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m =
+        n - i >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    __m512 acc[M];
+    for (int j = 0; j < M; ++j) acc[j] = _mm512_maskz_loadu_ps(m, y + j * y_stride + i);
+    for (std::int64_t b = 0; b < k; ++b) {
+      const __m512 r = _mm512_maskz_loadu_ps(m, x + b * x_stride + i);
+      for (int j = 0; j < M; ++j)
+        acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(a[j * a_stride + b]), r, acc[j]);
+    }
+    for (int j = 0; j < M; ++j) _mm512_mask_storeu_ps(y + j * y_stride + i, m, acc[j]);
+  }
+}
+
+template <int M>
+__attribute__((target("avx2,fma"))) void axpy_rows_avx2_m(const float* a, std::int64_t a_stride,
+                                                          const float* x, std::int64_t x_stride,
+                                                          std::int64_t k, float* y,
+                                                          std::int64_t y_stride, std::int64_t n) {
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 acc[M];
+    for (int j = 0; j < M; ++j) acc[j] = _mm256_loadu_ps(y + j * y_stride + i);
+    for (std::int64_t b = 0; b < k; ++b) {
+      const __m256 r = _mm256_loadu_ps(x + b * x_stride + i);
+      for (int j = 0; j < M; ++j)
+        acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(a[j * a_stride + b]), r, acc[j]);
+    }
+    for (int j = 0; j < M; ++j) _mm256_storeu_ps(y + j * y_stride + i, acc[j]);
+  }
+  for (; i < n; ++i)  // the tail as axpy_avx2's
+    for (int j = 0; j < M; ++j)
+      for (std::int64_t b = 0; b < k; ++b)
+        y[j * y_stride + i] += a[j * a_stride + b] * x[b * x_stride + i];
+}
+
+using AxpyRowsFn = void (*)(const float*, std::int64_t, const float*, std::int64_t, std::int64_t,
+                            float*, std::int64_t, std::int64_t);
+
+AxpyRowsFn axpy_rows_kernel(Isa isa, std::int64_t m) {
+  static constexpr AxpyRowsFn kAvx512[6] = {axpy_rows_avx512_m<1>, axpy_rows_avx512_m<2>,
+                                            axpy_rows_avx512_m<3>, axpy_rows_avx512_m<4>,
+                                            axpy_rows_avx512_m<5>, axpy_rows_avx512_m<6>};
+  static constexpr AxpyRowsFn kAvx2[6] = {axpy_rows_avx2_m<1>, axpy_rows_avx2_m<2>,
+                                          axpy_rows_avx2_m<3>, axpy_rows_avx2_m<4>,
+                                          axpy_rows_avx2_m<5>, axpy_rows_avx2_m<6>};
+  return isa == Isa::kAvx512 ? kAvx512[m - 1] : kAvx2[m - 1];
 }
 
 using AxpyFn = void (*)(float, const float*, float*, std::int64_t);
 
 AxpyFn axpy_for(Isa isa) {
   switch (isa) {
-    case Isa::kAvx512: return axpy_avx512;
-    case Isa::kAvx2: return axpy_avx2;
-    case Isa::kScalar: return axpy_scalar;
+    case Isa::kAvx512:
+      return axpy_avx512;
+    case Isa::kAvx2:
+      return axpy_avx2;
+    case Isa::kScalar:
+      return axpy_scalar;
   }
   return axpy_scalar;
 }
@@ -107,9 +171,12 @@ using DotFn = float (*)(const float*, const float*, std::int64_t);
 
 DotFn dot_for(Isa isa) {
   switch (isa) {
-    case Isa::kAvx512: return dot_avx512;
-    case Isa::kAvx2: return dot_avx2;
-    case Isa::kScalar: return dot_scalar;
+    case Isa::kAvx512:
+      return dot_avx512;
+    case Isa::kAvx2:
+      return dot_avx2;
+    case Isa::kScalar:
+      return dot_scalar;
   }
   return dot_scalar;
 }
@@ -132,6 +199,29 @@ void axpy_f32(float alpha, const float* x, float* y, std::int64_t n) {
 
 void axpy_f32_isa(Isa isa, float alpha, const float* x, float* y, std::int64_t n) {
   axpy_for(isa)(alpha, x, y, n);
+}
+
+void axpy_rows_f32_isa(Isa isa, const float* a, std::int64_t a_stride, std::int64_t m,
+                       const float* x, std::int64_t x_stride, std::int64_t k, float* y,
+                       std::int64_t y_stride, std::int64_t n) {
+  if (isa == Isa::kScalar || !isa_supported(isa)) {
+    for (std::int64_t j = 0; j < m; ++j)
+      for (std::int64_t b = 0; b < k; ++b)
+        axpy_scalar(a[j * a_stride + b], x + b * x_stride, y + j * y_stride, n);
+    return;
+  }
+  for (std::int64_t j0 = 0; j0 < m; j0 += 6) {
+    const std::int64_t mj = std::min<std::int64_t>(6, m - j0);
+    axpy_rows_kernel(isa, mj)(a + j0 * a_stride, a_stride, x, x_stride, k, y + j0 * y_stride,
+                              y_stride, n);
+  }
+}
+
+void axpy_rows_f32(const float* a, std::int64_t a_stride, std::int64_t m, const float* x,
+                   std::int64_t x_stride, std::int64_t k, float* y, std::int64_t y_stride,
+                   std::int64_t n) {
+  static const Isa isa = active_isa();
+  axpy_rows_f32_isa(isa, a, a_stride, m, x, x_stride, k, y, y_stride, n);
 }
 
 }  // namespace whale

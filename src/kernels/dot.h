@@ -15,4 +15,15 @@ float dot_f32_isa(Isa isa, const float* a, const float* b, std::int64_t n);
 void axpy_f32(float alpha, const float* x, float* y, std::int64_t n);
 void axpy_f32_isa(Isa isa, float alpha, const float* x, float* y, std::int64_t n);
 
+// Several axpys over shared x rows: y[j * y_stride + i] += a[j * a_stride + b] *
+// x[b * x_stride + i] for j < m, b < k, i < n, each (j, i) taking the terms in order of b
+// exactly as k calls of axpy_f32 on that ISA would. Each x row is loaded once for up to six
+// y rows held in registers (attention: cached rows weighted per head).
+void axpy_rows_f32(const float* a, std::int64_t a_stride, std::int64_t m, const float* x,
+                   std::int64_t x_stride, std::int64_t k, float* y, std::int64_t y_stride,
+                   std::int64_t n);
+void axpy_rows_f32_isa(Isa isa, const float* a, std::int64_t a_stride, std::int64_t m,
+                       const float* x, std::int64_t x_stride, std::int64_t k, float* y,
+                       std::int64_t y_stride, std::int64_t n);
+
 }  // namespace whale

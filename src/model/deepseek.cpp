@@ -550,9 +550,7 @@ void DeepSeekModel::attention_absorbed(std::int64_t layer, std::span<const Batch
           }
           run_max[j] = new_max;
         }
-        for (std::int64_t b = 0; b < nb; ++b)
-          for (std::int64_t j = 0; j < n_heads; ++j)
-            axpy_f32(scores[j * kAttentionBlock + b], block + b * width, o_lat + j * rkv, rkv);
+        axpy_rows_f32(scores, kAttentionBlock, n_heads, block, width, nb, o_lat, rkv, rkv);
       }
       // o = W_UV o_lat on the stored weight: v_b's rows of the head, or kv_b's value rows.
       for (std::int64_t j = 0; j < n_heads; ++j) {

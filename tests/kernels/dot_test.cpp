@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -93,6 +94,34 @@ TEST(Axpy, AddsAScaledVector) {
   std::vector<float> x = {1, 2, 3, 4, 5}, y = {10, 20, 30, 40, 50};
   axpy_f32(0.5f, x.data() + 1, y.data() + 1, 3);
   EXPECT_EQ(y, (std::vector<float>{10, 21, 31.5f, 42, 50}));
+}
+
+// axpy_rows_f32 is k axpy_f32 calls per row of y, bit for bit, on every ISA: row counts around
+// its groups of six, lengths around the vector widths, strides wider than the rows.
+TEST(AxpyRows, EqualsRepeatedAxpyOnEveryIsa) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (const Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (!isa_supported(isa)) continue;
+    for (const std::int64_t m : {1, 5, 6, 7, 13})
+      for (const std::int64_t n : {1, 7, 16, 33, 512})
+        for (const std::int64_t k : {1, 3, 64}) {
+          const std::int64_t a_stride = k + 2, x_stride = n + 3, y_stride = n + 1;
+          std::vector<float> a(static_cast<std::size_t>(m * a_stride)),
+              x(static_cast<std::size_t>(k * x_stride)), y(static_cast<std::size_t>(m * y_stride));
+          for (auto* v : {&a, &x, &y})
+            for (float& f : *v) f = u(rng);
+          std::vector<float> want = y;
+          for (std::int64_t j = 0; j < m; ++j)
+            for (std::int64_t b = 0; b < k; ++b)
+              axpy_f32_isa(isa, a[j * a_stride + b], x.data() + b * x_stride,
+                           want.data() + j * y_stride, n);
+          axpy_rows_f32_isa(isa, a.data(), a_stride, m, x.data(), x_stride, k, y.data(), y_stride,
+                            n);
+          ASSERT_EQ(0, std::memcmp(want.data(), y.data(), y.size() * 4))
+              << isa_name(isa) << " m " << m << " n " << n << " k " << k;
+        }
+  }
 }
 
 }  // namespace
