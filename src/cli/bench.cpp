@@ -52,7 +52,7 @@ void register_bench(CLI::App& app) {
   };
   auto opt = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure prefill and decode speed");
-  cmd->add_option("model", opt->model, "Model folder")->required();
+  cmd->add_option("model", opt->model, "Model folder or GGUF file")->required();
   cmd->add_option("-p,--prompt", opt->prompt, "Prefill length (0: skip)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("-n,--gen", opt->gen, "Decoded tokens (0: skip)")->check(CLI::NonNegativeNumber);

@@ -19,7 +19,7 @@ void register_logits(CLI::App& app) {
   };
   auto opt = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("logits", "Write raw float32 logits for a list of token ids");
-  cmd->add_option("model", opt->model, "Model folder")->required();
+  cmd->add_option("model", opt->model, "Model folder or GGUF file")->required();
   cmd->add_option("--ids", opt->ids, "Comma-separated token ids")->required();
   cmd->add_option("--prefill", opt->prefill, "Ids fed in the first (prefill) call; default all");
   cmd->add_option("--out", opt->out, "Output file: float32 [ids, vocab]")->required();
