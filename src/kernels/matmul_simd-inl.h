@@ -55,8 +55,13 @@ static inline void fused_rows(const WeightMatrix& w, long row_begin, long row_en
   const long aligned = (row_begin + 3) / 4 * 4 < row_end ? (row_begin + 3) / 4 * 4 : row_end;
   one_row_each(w, r, aligned, x, n_tokens, y, y_stride, row_begin, load, fp8_unit);
   r = aligned;
+  // Bytes per weight, to prefetch the next group's rows while this one is read: decode streams
+  // many short rows, and the hardware prefetcher would start each one cold.
+  const long elem = w.dtype == DType::kF32 ? 4 : w.dtype == DType::kF8E4M3 ? 1 : 2;
+  const long line_cols = 64 / elem;
   for (; r + 4 <= row_end; r += 4) {
     const float* scale_row = fp8 ? w.block_scales + (r / w.block_rows) * scale_cols : nullptr;
+    const unsigned char* next = r + 8 <= row_end ? w.data + (r + 4) * cols * elem : nullptr;
     for (long t = 0; t < n_tokens; ++t) {
       const float* xt = x + t * cols;
       Vec acc0 = zero(), acc1 = zero(), acc2 = zero(), acc3 = zero();
@@ -64,6 +69,9 @@ static inline void fused_rows(const WeightMatrix& w, long row_begin, long row_en
         const long c1 = c0 + block < full ? c0 + block : full;
         Vec b0 = zero(), b1 = zero(), b2 = zero(), b3 = zero();
         for (long c = c0; c < c1; c += kWidth) {
+          if (t == 0 && next != nullptr && c % line_cols == 0) {
+            for (long k = 0; k < 4; ++k) __builtin_prefetch(next + (k * cols + c) * elem);
+          }
           const Vec xv = load_f32(xt + c);
           b0 = fmadd(load(w, r + 0, c), xv, b0);
           b1 = fmadd(load(w, r + 1, c), xv, b1);
