@@ -153,8 +153,8 @@ void matmul_rows_isa(Isa isa, const WeightMatrix& w, std::int64_t row_begin, std
     return;
   }
   auto& tile = tile_scratch;
-  if (static_cast<std::int64_t>(tile.size()) < 16 * w.cols)
-    tile.resize(static_cast<std::size_t>(16 * w.cols));
+  if (static_cast<std::int64_t>(tile.size()) < 64 * w.cols)
+    tile.resize(static_cast<std::size_t>(64 * w.cols));
   if (isa == Isa::kAvx512)
     isa_avx512::matmul_rows(w, row_begin, row_end, x, n_tokens, y, y_stride, tile.data());
   else

@@ -1,5 +1,5 @@
 // Per-ISA entry points of matmul (see matmul.h for the contract). `tile` holds at least
-// 16 * w.cols floats of scratch.
+// 64 * w.cols floats of scratch.
 #pragma once
 
 #include "kernels/matmul.h"

@@ -102,8 +102,8 @@ static inline void fused_rows(const WeightMatrix& w, long row_begin, long row_en
 
 // y for rows already dequantized into `tile` (float32 [rows, cols]): four rows by four tokens
 // per step, so each loaded vector feeds four FMAs. The batched (prefill) path.
-static inline void tile_rows_f32(const float* tile, long n_rows, long cols, const float* x,
-                                 long n_tokens, float* y, long y_stride) {
+static inline void tile_block_f32(const float* tile, long n_rows, long cols, const float* x,
+                                  long n_tokens, float* y, long y_stride) {
   const long full = cols / kWidth * kWidth;
   long r = 0;
   for (; r + 4 <= n_rows; r += 4) {
@@ -178,6 +178,22 @@ static inline void tile_rows_f32(const float* tile, long n_rows, long cols, cons
   }
 }
 
+// tile_block_f32 over blocks of 64 rows by 32 tokens, so that a block's activations stay in
+// L2 while its rows are read (without blocking, every four rows streamed all of x again).
+// Each output is the same sum in the same order as unblocked.
+static inline void tile_rows_f32(const float* tile, long n_rows, long cols, const float* x,
+                                 long n_tokens, float* y, long y_stride) {
+  constexpr long kRows = 64, kTokens = 32;
+  for (long r0 = 0; r0 < n_rows; r0 += kRows) {
+    const long nr = n_rows - r0 < kRows ? n_rows - r0 : kRows;
+    for (long t0 = 0; t0 < n_tokens; t0 += kTokens) {
+      const long nt = n_tokens - t0 < kTokens ? n_tokens - t0 : kTokens;
+      tile_block_f32(tile + r0 * cols, nr, cols, x + t0 * cols, nt, y + t0 * y_stride + r0,
+                     y_stride);
+    }
+  }
+}
+
 static inline bool fused_supported(const WeightMatrix& w) {
   if (w.dtype == DType::kF8E4M3) return w.block_cols % kWidth == 0 && w.block_rows % 4 == 0;
   return w.dtype == DType::kF32 || w.dtype == DType::kBF16 || w.dtype == DType::kF16;
@@ -216,7 +232,7 @@ static inline void bf16_to_f32_simd(const unsigned short* in, float* out, long n
 }
 
 // Rows dequantized per tile in the batched path; sized so a tile stays in L2.
-static inline long tile_rows_for(long cols) { return cols > 4096 ? 4 : 16; }
+static inline long tile_rows_for(long cols) { return cols > 4096 ? 4 : cols > 2048 ? 16 : 64; }
 
 static void matmul_rows_simd(const WeightMatrix& w, long row_begin, long row_end, const float* x,
                              long n_tokens, float* y, long y_stride, float* tile) {
