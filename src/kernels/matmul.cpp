@@ -202,4 +202,39 @@ void matmul(const WeightMatrix& w, const float* x, std::int64_t n_tokens, float*
   });
 }
 
+void matmul_same_input(std::initializer_list<MatmulProduct> products, const float* x,
+                       std::int64_t n_tokens, ThreadPool& pool, std::vector<MatmulChunk>& chunks) {
+  std::int64_t total_rows = 0, work = 0;
+  for (const MatmulProduct& p : products) {
+    total_rows += p.w->rows;
+    work += p.w->rows * p.w->cols * n_tokens;
+  }
+  if (work < (1 << 16)) {  // small: the calling thread, as matmul does
+    for (const MatmulProduct& p : products)
+      matmul_rows(*p.w, 0, p.w->rows, x, n_tokens, p.y, p.w->rows);
+    return;
+  }
+  if (n_tokens > 16) {  // prefill: one matmul each quantizes the activations once per product
+    for (const MatmulProduct& p : products) matmul(*p.w, x, n_tokens, p.y, pool);
+    return;
+  }
+  const std::int64_t grain = std::max<std::int64_t>(16, (total_rows / (pool.size() * 8)) / 16 * 16);
+  chunks.clear();
+  std::int32_t index = 0;
+  for (const MatmulProduct& p : products) {
+    for (std::int64_t r = 0; r < p.w->rows; r += grain)
+      chunks.push_back({index, r, std::min(r + grain, p.w->rows)});
+    ++index;
+  }
+  const MatmulProduct* list = products.begin();
+  pool.parallel_for(static_cast<std::int64_t>(chunks.size()), 1,
+                    [&](std::int64_t begin, std::int64_t end, int) {
+                      for (std::int64_t c = begin; c < end; ++c) {
+                        const MatmulChunk& k = chunks[static_cast<std::size_t>(c)];
+                        const MatmulProduct& p = list[k.product];
+                        matmul_rows(*p.w, k.begin, k.end, x, n_tokens, p.y + k.begin, p.w->rows);
+                      }
+                    });
+}
+
 }  // namespace whale

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "formats/dtype.h"
 #include "kernels/cpu_features.h"
@@ -45,6 +47,23 @@ void dequantize_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t
 // and multiplied in float32.
 void matmul(const WeightMatrix& w, const float* x, std::int64_t n_tokens, float* y,
             ThreadPool& pool);
+
+// One product of matmul_same_input: y ([n_tokens, w->rows]) = x · wᵀ.
+struct MatmulProduct {
+  const WeightMatrix* w;
+  float* y;
+};
+// A range of rows of one of matmul_same_input's products (its reusable work list).
+struct MatmulChunk {
+  std::int32_t product;
+  std::int64_t begin, end;
+};
+// y_i = x · W_iᵀ for several weights sharing the input x (q/k/v, gate/up, q_a/kv_a), in one
+// parallel pass instead of one per product: a decode step wakes the pool fewer times. Each
+// product's rows are chunked from its own row 0 in whole multiples of 16, as matmul chunks
+// them, and each chunk goes through matmul_rows; the thread count changes nothing.
+void matmul_same_input(std::initializer_list<MatmulProduct> products, const float* x,
+                       std::int64_t n_tokens, ThreadPool& pool, std::vector<MatmulChunk>& chunks);
 
 // The same product for a subset of rows [row_begin, row_end) on the calling thread only,
 // writing y[t * y_stride + (r - row_begin)].

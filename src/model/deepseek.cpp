@@ -427,14 +427,18 @@ void DeepSeekModel::attention(std::int64_t layer, std::span<const BatchToken> ba
   for (std::int64_t i = 0; i < T; ++i)
     rms_norm(hidden + i * H, L.attn_norm.data(), H, c.rms_norm_eps, normed + i * H);
 
-  // Queries: q = q_b(rmsnorm(q_a(x))) or q_proj(x); [T, nh, dn | dr].
+  // Queries: q = q_b(rmsnorm(q_a(x))) or q_proj(x); [T, nh, dn | dr]. The latent and shared
+  // rope key (kv_a) come from the same input in the same pass.
   float* q = grow(buf_.q, T * nh * dq);
+  float* kv = grow(buf_.kv, T * width);
   if (L.attn.q_proj) {
-    matmul(*L.attn.q_proj, normed, T, q, pool);
+    matmul_same_input({{&*L.attn.q_proj, q}, {&L.attn.kv_a_proj, kv}}, normed, T, pool,
+                      buf_.chunks);
   } else {
     const std::int64_t rq = *c.q_lora_rank;
     float* q_low = grow(buf_.q_low, T * rq);
-    matmul(*L.attn.q_a_proj, normed, T, q_low, pool);
+    matmul_same_input({{&*L.attn.q_a_proj, q_low}, {&L.attn.kv_a_proj, kv}}, normed, T, pool,
+                      buf_.chunks);
     for (std::int64_t i = 0; i < T; ++i)
       rms_norm(q_low + i * rq, L.attn.q_a_norm.data(), rq, c.rms_norm_eps, q_low + i * rq);
     matmul(*L.attn.q_b_proj, q_low, T, q, pool);
@@ -443,8 +447,6 @@ void DeepSeekModel::attention(std::int64_t layer, std::span<const BatchToken> ba
     rope_.apply_strided(q + i * nh * dq + dn, nh, dq, batch[i].pos);
 
   // Latent and shared rope key: the only things cached.
-  float* kv = grow(buf_.kv, T * width);
-  matmul(L.attn.kv_a_proj, normed, T, kv, pool);
   for (std::int64_t i = 0; i < T; ++i) {
     float* row = kv + i * width;
     rms_norm(row, L.attn.kv_a_norm.data(), rkv, c.rms_norm_eps, row);

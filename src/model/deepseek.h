@@ -152,6 +152,7 @@ class DeepSeekModel final : public Model {
     std::vector<std::int64_t> expert_fill;     // [E] next free slot per expert
     std::vector<float> route_scratch;          // [4 * E] route_token's working space
     std::vector<ExpertJob> expert_jobs;        // the chosen experts of a MoE layer
+    std::vector<MatmulChunk> chunks;           // work list of matmul_same_input
     std::vector<std::int64_t> expert_units;    // [jobs + 1] first row unit of each job
     std::vector<std::int64_t> next_position;   // [sequences] batch validation
   } buf_;

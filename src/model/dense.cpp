@@ -26,46 +26,6 @@ void add_bias(float* rows, std::int64_t n_rows, const std::vector<float>& bias) 
     for (std::int64_t j = 0; j < width; ++j) rows[i * width + j] += bias[j];
 }
 
-struct Product {
-  const WeightMatrix* w;
-  float* y;  // [n_tokens, w->rows]
-};
-using RowChunk = RowChunkOfProduct;
-
-// y_i = x · W_iᵀ for several weights sharing the input x (q/k/v, gate/up), in one parallel pass
-// instead of one per product: a decode step then wakes the pool twice per layer fewer. Each
-// product's rows are chunked from its own row 0 in whole multiples of 16, as matmul chunks
-// them, and each chunk goes through matmul_rows; the thread count changes nothing.
-void matmul_same_input(std::initializer_list<Product> products, const float* x,
-                       std::int64_t n_tokens, ThreadPool& pool, std::vector<RowChunk>& chunks) {
-  std::int64_t total_rows = 0, work = 0;
-  for (const Product& p : products) {
-    total_rows += p.w->rows;
-    work += p.w->rows * p.w->cols * n_tokens;
-  }
-  if (work < (1 << 16)) {  // small: the calling thread, as matmul does
-    for (const Product& p : products) matmul_rows(*p.w, 0, p.w->rows, x, n_tokens, p.y, p.w->rows);
-    return;
-  }
-  const std::int64_t grain = std::max<std::int64_t>(16, (total_rows / (pool.size() * 8)) / 16 * 16);
-  chunks.clear();
-  std::int32_t index = 0;
-  for (const Product& p : products) {
-    for (std::int64_t r = 0; r < p.w->rows; r += grain)
-      chunks.push_back({index, r, std::min(r + grain, p.w->rows)});
-    ++index;
-  }
-  const Product* list = products.begin();
-  pool.parallel_for(static_cast<std::int64_t>(chunks.size()), 1,
-                    [&](std::int64_t begin, std::int64_t end, int) {
-                      for (std::int64_t c = begin; c < end; ++c) {
-                        const RowChunk& k = chunks[static_cast<std::size_t>(c)];
-                        const Product& p = list[k.product];
-                        matmul_rows(*p.w, k.begin, k.end, x, n_tokens, p.y + k.begin, p.w->rows);
-                      }
-                    });
-}
-
 // Per-thread scratch for attention, grown as contexts lengthen.
 struct AttentionScratch {
   std::vector<float> scores, row;
@@ -88,8 +48,8 @@ DenseModel::DenseModel(DenseConfig config, DenseWeights weights,
     for (std::size_t i = 0; i < inv_freq_.size(); ++i) {
       const double f = weights_.rope_freq_factors[i];
       if (!(f > 0.0) || !std::isfinite(f))
-        fail("{}: RoPE frequency factor {} is {}, expected a positive number", source_->origin(),
-             i, f);
+        fail("{}: RoPE frequency factor {} is {}, expected a positive number", source_->origin(), i,
+             f);
       inv_freq_[i] /= f;
     }
   }

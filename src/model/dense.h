@@ -45,12 +45,6 @@ struct DenseWeights {
   std::vector<float> rope_freq_factors;
 };
 
-// A range of rows of one of several products computed in one parallel pass (dense.cpp).
-struct RowChunkOfProduct {
-  std::int32_t product;
-  std::int64_t begin, end;
-};
-
 class DenseModel final : public Model {
  public:
   // `weights` view memory that `source` owns (memory-mapped files); the model keeps it alive.
@@ -92,7 +86,7 @@ class DenseModel final : public Model {
     std::vector<float> rope_cos;              // [T, d/2]
     std::vector<float> rope_sin;              // [T, d/2]
     std::vector<std::int64_t> next_position;  // [sequences] batch validation
-    std::vector<RowChunkOfProduct> chunks;    // work list of matmul_same_input
+    std::vector<MatmulChunk> chunks;          // work list of matmul_same_input
   } buf_;
 };
 
