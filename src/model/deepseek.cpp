@@ -351,6 +351,29 @@ constexpr std::int64_t kQueryBlock = 64;
 constexpr std::int64_t kKeyBlock = 128;
 thread_local AttentionScratch attention_scratch;
 
+// One block of an online softmax (one query row): scales the block's n scores, folds their
+// maximum into the running one, rescales the running sum and the output row (width `out_n`)
+// when the maximum grows, and turns the scores into unnormalised probabilities.
+void online_softmax_block(float* scores, std::int64_t n, float scale, float& run_max,
+                          float& run_sum, float* out, std::int64_t out_n) {
+  float block_max = -std::numeric_limits<float>::infinity();
+  for (std::int64_t b = 0; b < n; ++b) {
+    scores[b] *= scale;
+    block_max = std::max(block_max, scores[b]);
+  }
+  const float new_max = std::max(run_max, block_max);
+  const float rescale = std::exp(run_max - new_max);  // 0 on the first block
+  if (rescale != 1.0f) {
+    run_sum *= rescale;
+    for (std::int64_t d = 0; d < out_n; ++d) out[d] *= rescale;
+  }
+  for (std::int64_t b = 0; b < n; ++b) {
+    scores[b] = std::exp(scores[b] - new_max);
+    run_sum += scores[b];
+  }
+  run_max = new_max;
+}
+
 // A float32 matrix in scratch, viewed as a weight for matmul_rows.
 WeightMatrix f32_matrix(const float* data, std::int64_t rows, std::int64_t cols) {
   WeightMatrix w;
@@ -532,26 +555,9 @@ void DeepSeekModel::attention_absorbed(std::int64_t layer, std::span<const Batch
           block = rows;
         }
         matmul_rows(f32_matrix(block, nb, width), 0, nb, q_cat, n_heads, scores, kAttentionBlock);
-        for (std::int64_t j = 0; j < n_heads; ++j) {
-          float* sc = scores + j * kAttentionBlock;
-          float block_max = -std::numeric_limits<float>::infinity();
-          for (std::int64_t b = 0; b < nb; ++b) {
-            sc[b] *= scale;
-            block_max = std::max(block_max, sc[b]);
-          }
-          const float new_max = std::max(run_max[j], block_max);
-          const float rescale = std::exp(run_max[j] - new_max);  // 0 on the first block
-          if (rescale != 1.0f) {
-            run_sum[j] *= rescale;
-            float* o = o_lat + j * rkv;
-            for (std::int64_t d = 0; d < rkv; ++d) o[d] *= rescale;
-          }
-          for (std::int64_t b = 0; b < nb; ++b) {
-            sc[b] = std::exp(sc[b] - new_max);
-            run_sum[j] += sc[b];
-          }
-          run_max[j] = new_max;
-        }
+        for (std::int64_t j = 0; j < n_heads; ++j)
+          online_softmax_block(scores + j * kAttentionBlock, nb, scale, run_max[j], run_sum[j],
+                               o_lat + j * rkv, rkv);
         axpy_rows_f32(scores, kAttentionBlock, n_heads, block, width, nb, o_lat, rkv, rkv);
       }
       // o = W_UV o_lat on the stored weight: v_b's rows of the head, or kv_b's value rows.
@@ -671,23 +677,8 @@ void DeepSeekModel::attention_expanded(std::int64_t layer, std::span<const Batch
               std::fill(p, p + kKeyBlock, 0.0f);
               continue;
             }
-            float block_max = -std::numeric_limits<float>::infinity();
-            for (std::int64_t k = 0; k < valid; ++k) {
-              p[k] *= scale;
-              block_max = std::max(block_max, p[k]);
-            }
-            const float new_max = std::max(run_max[i], block_max);
-            const float rescale = std::exp(run_max[i] - new_max);  // 0 on the first block
-            if (rescale != 1.0f) {
-              run_sum[i] *= rescale;
-              for (std::int64_t d = 0; d < dv; ++d) out[i * dv + d] *= rescale;
-            }
-            for (std::int64_t k = 0; k < valid; ++k) {
-              p[k] = std::exp(p[k] - new_max);
-              run_sum[i] += p[k];
-            }
+            online_softmax_block(p, valid, scale, run_max[i], run_sum[i], out + i * dv, dv);
             std::fill(p + valid, p + kKeyBlock, 0.0f);
-            run_max[i] = new_max;
           }
           matmul_rows(f32_matrix(values_t + (k0 / kKeyBlock) * dv * kKeyBlock, dv, kKeyBlock), 0,
                       dv, probs, nq, pv, dv);

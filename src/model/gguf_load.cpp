@@ -13,10 +13,36 @@
 namespace whale {
 namespace {
 
-class GgufDeepSeekSource final : public TensorSource {
+// The tensors of a GGUF file under the names a model binds, owned here; subclasses fill owned_
+// in their constructor and call index() at its end.
+class GgufSourceBase : public TensorSource {
+ public:
+  const std::string& origin() const override { return origin_; }
+  const TensorInfo* find(const std::string& name) const override {
+    const auto it = owned_.find(name);
+    return it == owned_.end() ? nullptr : &it->second;
+  }
+  const std::map<std::string, const TensorInfo*>& tensors() const override { return index_; }
+
+ protected:
+  explicit GgufSourceBase(std::shared_ptr<const GgufModel> gguf)
+      : gguf_(std::move(gguf)), origin_(gguf_->path()) {}
+  void index() {
+    for (const auto& [name, info] : owned_) index_.emplace(name, &info);
+  }
+
+  std::shared_ptr<const GgufModel> gguf_;
+  std::string origin_;
+  std::map<std::string, TensorInfo> owned_;
+
+ private:
+  std::map<std::string, const TensorInfo*> index_;
+};
+
+class GgufDeepSeekSource final : public GgufSourceBase {
  public:
   GgufDeepSeekSource(std::shared_ptr<const GgufModel> gguf, const DeepSeekConfig& c)
-      : gguf_(std::move(gguf)), origin_(gguf_->path()) {
+      : GgufSourceBase(std::move(gguf)) {
     const std::int64_t nh = c.num_attention_heads, rkv = c.kv_lora_rank, dn = c.qk_nope_head_dim,
                        dv = c.v_head_dim;
     for (const GgufTensor& t : gguf_->tensors()) {
@@ -66,15 +92,8 @@ class GgufDeepSeekSource final : public TensorSource {
         }
       }
     }
-    for (const auto& [name, info] : owned_) index_.emplace(name, &info);
+    index();
   }
-
-  const std::string& origin() const override { return origin_; }
-  const TensorInfo* find(const std::string& name) const override {
-    const auto it = owned_.find(name);
-    return it == owned_.end() ? nullptr : &it->second;
-  }
-  const std::map<std::string, const TensorInfo*>& tensors() const override { return index_; }
 
  private:
   [[noreturn]] void unknown(const std::string& name) const {
@@ -84,18 +103,13 @@ class GgufDeepSeekSource final : public TensorSource {
     fail("{}: tensor '{}' has GGML shape {}, expected 3 dims [cols, rows, experts]", origin_, name,
          t.shape_string());
   }
-
-  std::shared_ptr<const GgufModel> gguf_;
-  std::string origin_;
-  std::map<std::string, TensorInfo> owned_;
-  std::map<std::string, const TensorInfo*> index_;
 };
 
 // A GGUF's tensors under their own names, shapes reversed to PyTorch order.
-class GgufPlainSource final : public TensorSource {
+class GgufPlainSource final : public GgufSourceBase {
  public:
   explicit GgufPlainSource(std::shared_ptr<const GgufModel> gguf)
-      : gguf_(std::move(gguf)), origin_(gguf_->path()) {
+      : GgufSourceBase(std::move(gguf)) {
     for (const GgufTensor& t : gguf_->tensors()) {
       TensorInfo info;
       info.name = std::string(t.name);
@@ -105,20 +119,8 @@ class GgufPlainSource final : public TensorSource {
       info.file = gguf_->part_path(t.part);
       owned_.emplace(info.name, std::move(info));
     }
-    for (const auto& [name, info] : owned_) index_.emplace(name, &info);
+    index();
   }
-  const std::string& origin() const override { return origin_; }
-  const TensorInfo* find(const std::string& name) const override {
-    const auto it = owned_.find(name);
-    return it == owned_.end() ? nullptr : &it->second;
-  }
-  const std::map<std::string, const TensorInfo*>& tensors() const override { return index_; }
-
- private:
-  std::shared_ptr<const GgufModel> gguf_;
-  std::string origin_;
-  std::map<std::string, TensorInfo> owned_;
-  std::map<std::string, const TensorInfo*> index_;
 };
 
 }  // namespace
