@@ -178,6 +178,30 @@ void matmul_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t row
   matmul_rows_isa(active_isa(), w, row_begin, row_end, x, n_tokens, y, y_stride);
 }
 
+MatmulInput prepare_matmul_input(DType weight_dtype, const float* x, std::int64_t n_tokens,
+                                 std::int64_t cols, ActivationStorage& storage) {
+  MatmulInput in;
+  in.weight_dtype = weight_dtype;
+  in.x = x;
+  in.n_tokens = n_tokens;
+  in.cols = cols;
+  in.quantized = takes_int8_kernel(weight_dtype, n_tokens);
+  if (in.quantized) in.int8 = quantize_activations(weight_dtype, x, n_tokens, cols, storage);
+  return in;
+}
+
+void matmul_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t row_end,
+                 const MatmulInput& in, float* y, std::int64_t y_stride) {
+  if (in.quantized && in.weight_dtype == w.dtype && in.cols == w.cols) {
+    check_computable(w);
+    int8_matmul_rows(int8_kernel_for(active_isa()), w, row_begin, row_end, in.int8, y, y_stride);
+    return;
+  }
+  if (w.cols != in.cols)
+    fail("{}: {} columns, but the input has {} values per token", w.name, w.cols, in.cols);
+  matmul_rows(w, row_begin, row_end, in.x, in.n_tokens, y, y_stride);
+}
+
 void matmul(const WeightMatrix& w, const float* x, std::int64_t n_tokens, float* y,
             ThreadPool& pool) {
   check_computable(w);

@@ -65,6 +65,50 @@ struct MatmulChunk {
 void matmul_same_input(std::initializer_list<MatmulProduct> products, const float* x,
                        std::int64_t n_tokens, ThreadPool& pool, std::vector<MatmulChunk>& chunks);
 
+// Activations as integer blocks, structure of arrays (contiguous codes load as whole vectors).
+struct Int8Activations {
+  std::int64_t n_tokens = 0;
+  std::int64_t cols = 0;
+  std::int64_t block = 32;  // 32 (Q8_0 weights) or 256 (k-quants)
+  // [n_tokens, cols]. For Q4_K weights, in each 128 values the second and third 32-value
+  // quarters are swapped: a Q4_K byte group of 64 holds values [0,32) and [64,96) of a 128 in
+  // its low nibbles, so those activations then load as one 64-byte vector.
+  // Not set for Q8_0 weights, which take q16.
+  const std::int8_t* q = nullptr;
+  const std::int16_t* q16 = nullptr;     // [n_tokens, cols], Q8_0 weights only
+  const float* scale = nullptr;          // [n_tokens, cols / block]
+  const std::int16_t* sums16 = nullptr;  // [n_tokens, cols / 16], k-quants only, natural order
+};
+
+// Where quantized activations live; reused across calls, so decode allocates nothing.
+struct ActivationStorage {
+  std::vector<std::int8_t> q;
+  std::vector<std::int16_t> q16;
+  std::vector<float> scale;
+  std::vector<std::int16_t> sums16;
+};
+
+// The input of products with weights of one format, prepared once for many row ranges (the
+// units of a parallel product): quantized when that format takes the integer kernel at this
+// token count, else the float32 activations as given.
+struct MatmulInput {
+  DType weight_dtype = DType::kF32;
+  const float* x = nullptr;  // [n_tokens, cols]
+  std::int64_t n_tokens = 0;
+  std::int64_t cols = 0;
+  bool quantized = false;
+  Int8Activations int8;  // when quantized
+};
+
+// Prepares x for weights of `weight_dtype`, quantizing into `storage` where needed; valid until
+// storage's next use (x must outlive it too).
+MatmulInput prepare_matmul_input(DType weight_dtype, const float* x, std::int64_t n_tokens,
+                                 std::int64_t cols, ActivationStorage& storage);
+
+// matmul_rows on a prepared input; w must have the format the input was prepared for.
+void matmul_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t row_end,
+                 const MatmulInput& in, float* y, std::int64_t y_stride);
+
 // The same product for a subset of rows [row_begin, row_end) on the calling thread only,
 // writing y[t * y_stride + (r - row_begin)].
 void matmul_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t row_end,

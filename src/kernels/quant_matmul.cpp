@@ -12,13 +12,7 @@
 namespace whale {
 namespace {
 
-struct ActivationScratch {
-  std::vector<std::int8_t> q;
-  std::vector<std::int16_t> q16;
-  std::vector<float> scale;
-  std::vector<std::int16_t> sums16;
-};
-thread_local ActivationScratch activation_scratch;
+thread_local ActivationStorage activation_scratch;
 
 template <typename T>
 void grow(std::vector<T>& v, std::int64_t n) {
@@ -142,11 +136,15 @@ void int8_matmul_rows_scalar(const WeightMatrix& w, std::int64_t row_begin, std:
 
 Int8Activations quantize_activations(DType weight_dtype, const float* x, std::int64_t n_tokens,
                                      std::int64_t cols) {
+  return quantize_activations(weight_dtype, x, n_tokens, cols, activation_scratch);
+}
+
+Int8Activations quantize_activations(DType weight_dtype, const float* x, std::int64_t n_tokens,
+                                     std::int64_t cols, ActivationStorage& s) {
   Int8Activations a;
   a.n_tokens = n_tokens;
   a.cols = cols;
   a.block = weight_dtype == DType::kQ8_0 ? kQK : kQK_K;
-  auto& s = activation_scratch;
   grow(s.scale, n_tokens * (cols / a.block) + 16);
   a.scale = s.scale.data();
   if (weight_dtype == DType::kQ8_0) {

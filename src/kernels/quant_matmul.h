@@ -41,23 +41,11 @@ inline bool takes_int8_kernel(DType dtype, std::int64_t n_tokens) {
   return has_int8_kernel(dtype) && (dtype != DType::kQ8_0 || n_tokens <= 16);
 }
 
-// Activations as integer blocks, structure of arrays (contiguous codes load as whole vectors).
-struct Int8Activations {
-  std::int64_t n_tokens = 0;
-  std::int64_t cols = 0;
-  std::int64_t block = 32;  // 32 (Q8_0 weights) or 256 (k-quants)
-  // [n_tokens, cols]. For Q4_K weights, in each 128 values the second and third 32-value
-  // quarters are swapped: a Q4_K byte group of 64 holds values [0,32) and [64,96) of a 128 in
-  // its low nibbles, so those activations then load as one 64-byte vector.
-  // Not set for Q8_0 weights, which take q16.
-  const std::int8_t* q = nullptr;
-  const std::int16_t* q16 = nullptr;     // [n_tokens, cols], Q8_0 weights only
-  const float* scale = nullptr;          // [n_tokens, cols / block]
-  const std::int16_t* sums16 = nullptr;  // [n_tokens, cols / 16], k-quants only, natural order
-};
-
-// Quantizes x ([n_tokens, cols]) for weights of `weight_dtype` into this thread's reusable
-// scratch; the view stays valid until this thread's next call.
+// Quantizes x ([n_tokens, cols]) for weights of `weight_dtype` into `storage` (grown, never
+// shrunk); the view stays valid until storage's next use.
+Int8Activations quantize_activations(DType weight_dtype, const float* x, std::int64_t n_tokens,
+                                     std::int64_t cols, ActivationStorage& storage);
+// The same into this thread's reusable scratch, valid until this thread's next call.
 Int8Activations quantize_activations(DType weight_dtype, const float* x, std::int64_t n_tokens,
                                      std::int64_t cols);
 

@@ -709,7 +709,32 @@ void DeepSeekModel::run_expert_jobs(std::span<const ExpertJob> jobs, ThreadPool&
   // Units of kMoeRows rows: [unit_begin[j], unit_begin[j + 1]) belong to job j.
   constexpr std::int64_t kMoeRows = 16;
   std::vector<std::int64_t>& first = buf_.expert_units;
+  std::vector<MatmulInput>& inputs = buf_.expert_inputs;
+  std::vector<ActivationStorage>& storage = buf_.expert_storage;
+  if (storage.size() < 2 * jobs.size()) storage.resize(2 * jobs.size());
+  inputs.resize(2 * jobs.size());
   const auto run_pass = [&](bool gate_up) {
+    // Each job's input quantized (where the format takes the integer kernel) once, not once
+    // per unit of rows.
+    pool.parallel_for(
+        static_cast<std::int64_t>(jobs.size()), 1,
+        [&](std::int64_t j_begin, std::int64_t j_end, int) {
+          for (std::int64_t jj = j_begin; jj < j_end; ++jj) {
+            const auto j = static_cast<std::size_t>(jj);
+            const ExpertJob& job = jobs[j];
+            if (gate_up) {
+              const WeightMatrix &g = job.w->gate, &u = job.w->up;
+              inputs[2 * j] = prepare_matmul_input(g.dtype, job.x, job.n, g.cols, storage[2 * j]);
+              inputs[2 * j + 1] =
+                  u.dtype == g.dtype
+                      ? inputs[2 * j]
+                      : prepare_matmul_input(u.dtype, job.x, job.n, u.cols, storage[2 * j + 1]);
+            } else {
+              const WeightMatrix& d = job.w->down;
+              inputs[2 * j] = prepare_matmul_input(d.dtype, job.a, job.n, d.cols, storage[2 * j]);
+            }
+          }
+        });
     first.resize(jobs.size() + 1);
     first[0] = 0;
     for (std::size_t j = 0; j < jobs.size(); ++j) {
@@ -727,13 +752,13 @@ void DeepSeekModel::run_expert_jobs(std::span<const ExpertJob> jobs, ThreadPool&
         const std::int64_t r0 = (u - first[j]) * kMoeRows;
         if (gate_up) {
           const std::int64_t F = job.w->gate.rows, r1 = std::min(F, (u1 - first[j]) * kMoeRows);
-          matmul_rows(job.w->gate, r0, r1, job.x, job.n, job.a + r0, F);
-          matmul_rows(job.w->up, r0, r1, job.x, job.n, job.b + r0, F);
+          matmul_rows(job.w->gate, r0, r1, inputs[2 * j], job.a + r0, F);
+          matmul_rows(job.w->up, r0, r1, inputs[2 * j + 1], job.b + r0, F);
           for (std::int64_t t = 0; t < job.n; ++t)
             silu_mul(job.a + t * F + r0, job.b + t * F + r0, r1 - r0);
         } else {
           const std::int64_t H = job.w->down.rows, r1 = std::min(H, (u1 - first[j]) * kMoeRows);
-          matmul_rows(job.w->down, r0, r1, job.a, job.n, job.out + r0, H);
+          matmul_rows(job.w->down, r0, r1, inputs[2 * j], job.out + r0, H);
         }
         u = u1;
       }

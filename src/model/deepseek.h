@@ -154,7 +154,11 @@ class DeepSeekModel final : public Model {
     std::vector<ExpertJob> expert_jobs;        // the chosen experts of a MoE layer
     std::vector<MatmulChunk> chunks;           // work list of matmul_same_input
     std::vector<std::int64_t> expert_units;    // [jobs + 1] first row unit of each job
-    std::vector<std::int64_t> next_position;   // [sequences] batch validation
+    // Each job's input prepared once per pass ([2 * jobs]: gate, up; or down), and where its
+    // quantized form lives.
+    std::vector<MatmulInput> expert_inputs;
+    std::vector<ActivationStorage> expert_storage;
+    std::vector<std::int64_t> next_position;  // [sequences] batch validation
   } buf_;
 };
 

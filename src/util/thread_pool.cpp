@@ -1,10 +1,10 @@
 #include "util/thread_pool.h"
 
+#include <immintrin.h>
 #include <sched.h>
 
 #include <algorithm>
 #include <chrono>
-#include <immintrin.h>
 #include <exception>
 
 #include "util/error.h"
@@ -13,6 +13,7 @@ namespace whale {
 
 ThreadPool::ThreadPool(int threads) {
   const int workers = std::max(threads, 1) - 1;
+  spans_ = std::make_unique<Span[]>(static_cast<std::size_t>(workers + 1));
   try {
     workers_.reserve(workers);
     for (int i = 0; i < workers; ++i) workers_.emplace_back([this, i] { worker_loop(i + 1); });
@@ -47,17 +48,57 @@ int ThreadPool::default_threads() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-void ThreadPool::run_chunks(int thread_index) {
-  // Chunk i < size() belongs to thread i: every thread takes part in every job that has a chunk
-  // for it, so the per-thread scratch a job grows is grown on its first run, not at whatever
-  // later step a slow-to-wake thread first wins a chunk (decode must not allocate once warm).
-  // The rest are claimed dynamically.
-  const std::int64_t own = static_cast<std::int64_t>(thread_index) * job_grain_;
-  if (own < job_n_) job_.call(job_.fn, own, std::min(own + job_grain_, job_n_), thread_index);
+namespace {
+
+constexpr std::uint64_t pack(std::int64_t front, std::int64_t back) {
+  return static_cast<std::uint64_t>(front) | static_cast<std::uint64_t>(back) << 32;
+}
+
+}  // namespace
+
+bool ThreadPool::take_front(int thread, std::int64_t* chunk) {
+  std::atomic<std::uint64_t>& range = spans_[static_cast<std::size_t>(thread)].range;
+  std::uint64_t r = range.load(std::memory_order_relaxed);
   for (;;) {
-    const std::int64_t begin = next_.fetch_add(job_grain_, std::memory_order_relaxed);
-    if (begin >= job_n_) break;
+    const std::int64_t front = static_cast<std::int64_t>(r & 0xffffffffu), back = r >> 32;
+    if (front >= back) return false;
+    if (range.compare_exchange_weak(r, pack(front + 1, back), std::memory_order_relaxed)) {
+      *chunk = front;
+      return true;
+    }
+  }
+}
+
+bool ThreadPool::take_back(int thread, std::int64_t* chunk) {
+  std::atomic<std::uint64_t>& range = spans_[static_cast<std::size_t>(thread)].range;
+  std::uint64_t r = range.load(std::memory_order_relaxed);
+  for (;;) {
+    const std::int64_t front = static_cast<std::int64_t>(r & 0xffffffffu), back = r >> 32;
+    if (front >= back) return false;
+    if (range.compare_exchange_weak(r, pack(front, back - 1), std::memory_order_relaxed)) {
+      *chunk = back - 1;
+      return true;
+    }
+  }
+}
+
+void ThreadPool::run_chunks(int thread_index) {
+  const auto run_chunk = [&](std::int64_t c) {
+    const std::int64_t begin = c * job_grain_;
     job_.call(job_.fn, begin, std::min(begin + job_grain_, job_n_), thread_index);
+  };
+  // The first chunk of a thread's span is never stolen: every thread takes part in every job
+  // that has a chunk for it, so the per-thread scratch a job grows is grown on its first run,
+  // not at whatever later step a slow-to-wake thread first wins a chunk (decode must not
+  // allocate once warm).
+  const std::int64_t first = span_begin(thread_index);
+  if (first < span_begin(thread_index + 1)) run_chunk(first);
+  std::int64_t c = 0;
+  while (take_front(thread_index, &c)) run_chunk(c);
+  const int threads = size();
+  for (int k = 1; k < threads; ++k) {
+    const int victim = (thread_index + k) % threads;
+    while (take_back(victim, &c)) run_chunk(c);
   }
 }
 
@@ -92,13 +133,23 @@ void ThreadPool::run(Job job, std::int64_t n, std::int64_t grain) {
   if (n <= 0) return;
   grain = std::max<std::int64_t>(grain, 1);
   if (workers_.empty() || n <= grain) {
-    job.call(job.fn, 0, n, 0);
+    for (std::int64_t begin = 0; begin < n; begin += grain)
+      job.call(job.fn, begin, std::min(begin + grain, n), 0);
     return;
   }
   job_ = job;
   job_n_ = n;
   job_grain_ = grain;
-  next_.store(static_cast<std::int64_t>(size()) * grain, std::memory_order_relaxed);
+  job_chunks_ = (n + grain - 1) / grain;
+  if (job_chunks_ >= (std::int64_t{1} << 31)) {  // the spans pack chunk indices in 32 bits
+    job_grain_ = grain = (n + (std::int64_t{1} << 30) - 1) >> 30;
+    job_chunks_ = (n + grain - 1) / grain;
+  }
+  for (int t = 0; t < size(); ++t) {
+    const std::int64_t begin = span_begin(t), end = span_begin(t + 1);
+    spans_[static_cast<std::size_t>(t)].range.store(pack(std::min(begin + 1, end), end),
+                                                    std::memory_order_relaxed);
+  }
   busy_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   generation_.fetch_add(1);  // publishes the job fields above
   if (sleeping_.load() > 0) {
