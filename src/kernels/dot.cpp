@@ -153,6 +153,83 @@ AxpyRowsFn axpy_rows_kernel(Isa isa, std::int64_t m) {
   return isa == Isa::kAvx512 ? kAvx512[m - 1] : kAvx2[m - 1];
 }
 
+// dot_rows_f32 for Q queries by R rows, all held in registers.
+template <int Q, int R>
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) void dot_rows_avx512_qr(
+    const float* q, std::int64_t q_stride, const float* x, std::int64_t x_stride, float* out,
+    std::int64_t out_stride, std::int64_t n) {
+  __m512 acc[Q][R];
+  for (int j = 0; j < Q; ++j)
+    for (int b = 0; b < R; ++b) acc[j][b] = _mm512_setzero_ps();
+  for (std::int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m =
+        n - i >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    __m512 r[R];
+    for (int b = 0; b < R; ++b) r[b] = _mm512_maskz_loadu_ps(m, x + b * x_stride + i);
+    for (int j = 0; j < Q; ++j) {
+      const __m512 qv = _mm512_maskz_loadu_ps(m, q + j * q_stride + i);
+      for (int b = 0; b < R; ++b) acc[j][b] = _mm512_fmadd_ps(qv, r[b], acc[j][b]);
+    }
+  }
+  for (int j = 0; j < Q; ++j)
+    for (int b = 0; b < R; ++b) out[j * out_stride + b] = _mm512_reduce_add_ps(acc[j][b]);
+}
+
+template <int Q, int R>
+__attribute__((target("avx2,fma"))) void dot_rows_avx2_qr(const float* q, std::int64_t q_stride,
+                                                          const float* x, std::int64_t x_stride,
+                                                          float* out, std::int64_t out_stride,
+                                                          std::int64_t n) {
+  __m256 acc[Q][R];
+  for (int j = 0; j < Q; ++j)
+    for (int b = 0; b < R; ++b) acc[j][b] = _mm256_setzero_ps();
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 r[R];
+    for (int b = 0; b < R; ++b) r[b] = _mm256_loadu_ps(x + b * x_stride + i);
+    for (int j = 0; j < Q; ++j) {
+      const __m256 qv = _mm256_loadu_ps(q + j * q_stride + i);
+      for (int b = 0; b < R; ++b) acc[j][b] = _mm256_fmadd_ps(qv, r[b], acc[j][b]);
+    }
+  }
+  for (int j = 0; j < Q; ++j)
+    for (int b = 0; b < R; ++b) {
+      float tail = 0.0f;
+      for (std::int64_t t = i; t < n; ++t) tail += q[j * q_stride + t] * x[b * x_stride + t];
+      out[j * out_stride + b] = hsum256(acc[j][b]) + tail;
+    }
+}
+
+using DotRowsFn = void (*)(const float*, std::int64_t, const float*, std::int64_t, float*,
+                           std::int64_t, std::int64_t);
+
+// Queries per call: six on AVX-512 (24 accumulators), two on AVX2 (8 of its 16 registers).
+template <int Q>
+DotRowsFn dot_rows_kernel_q(Isa isa, std::int64_t r) {
+  static constexpr DotRowsFn kAvx512[4] = {dot_rows_avx512_qr<Q, 1>, dot_rows_avx512_qr<Q, 2>,
+                                           dot_rows_avx512_qr<Q, 3>, dot_rows_avx512_qr<Q, 4>};
+  static constexpr DotRowsFn kAvx2[4] = {dot_rows_avx2_qr<Q, 1>, dot_rows_avx2_qr<Q, 2>,
+                                         dot_rows_avx2_qr<Q, 3>, dot_rows_avx2_qr<Q, 4>};
+  return isa == Isa::kAvx512 ? kAvx512[r - 1] : kAvx2[r - 1];
+}
+
+DotRowsFn dot_rows_kernel(Isa isa, std::int64_t q, std::int64_t r) {
+  switch (q) {
+    case 1:
+      return dot_rows_kernel_q<1>(isa, r);
+    case 2:
+      return dot_rows_kernel_q<2>(isa, r);
+    case 3:
+      return dot_rows_kernel_q<3>(isa, r);
+    case 4:
+      return dot_rows_kernel_q<4>(isa, r);
+    case 5:
+      return dot_rows_kernel_q<5>(isa, r);
+    default:
+      return dot_rows_kernel_q<6>(isa, r);
+  }
+}
+
 using AxpyFn = void (*)(float, const float*, float*, std::int64_t);
 
 AxpyFn axpy_for(Isa isa) {
@@ -215,6 +292,33 @@ void axpy_rows_f32_isa(Isa isa, const float* a, std::int64_t a_stride, std::int6
     axpy_rows_kernel(isa, mj)(a + j0 * a_stride, a_stride, x, x_stride, k, y + j0 * y_stride,
                               y_stride, n);
   }
+}
+
+void dot_rows_f32_isa(Isa isa, const float* q, std::int64_t q_stride, std::int64_t m,
+                      const float* x, std::int64_t x_stride, std::int64_t k, float* out,
+                      std::int64_t out_stride, std::int64_t n) {
+  if (isa == Isa::kScalar || !isa_supported(isa)) {
+    for (std::int64_t j = 0; j < m; ++j)
+      for (std::int64_t b = 0; b < k; ++b)
+        out[j * out_stride + b] = dot_scalar(q + j * q_stride, x + b * x_stride, n);
+    return;
+  }
+  const std::int64_t max_q = isa == Isa::kAvx512 ? 6 : 2;
+  for (std::int64_t j0 = 0; j0 < m; j0 += max_q) {
+    const std::int64_t qn = std::min(max_q, m - j0);
+    for (std::int64_t b0 = 0; b0 < k; b0 += 4) {
+      const std::int64_t rn = std::min<std::int64_t>(4, k - b0);
+      dot_rows_kernel(isa, qn, rn)(q + j0 * q_stride, q_stride, x + b0 * x_stride, x_stride,
+                                   out + j0 * out_stride + b0, out_stride, n);
+    }
+  }
+}
+
+void dot_rows_f32(const float* q, std::int64_t q_stride, std::int64_t m, const float* x,
+                  std::int64_t x_stride, std::int64_t k, float* out, std::int64_t out_stride,
+                  std::int64_t n) {
+  static const Isa isa = active_isa();
+  dot_rows_f32_isa(isa, q, q_stride, m, x, x_stride, k, out, out_stride, n);
 }
 
 void axpy_rows_f32(const float* a, std::int64_t a_stride, std::int64_t m, const float* x,

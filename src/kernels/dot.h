@@ -26,4 +26,17 @@ void axpy_rows_f32_isa(Isa isa, const float* a, std::int64_t a_stride, std::int6
                        const float* x, std::int64_t x_stride, std::int64_t k, float* y,
                        std::int64_t y_stride, std::int64_t n);
 
+// Dot products of m query rows with k rows: out[j * out_stride + b] = Σ_i q[j * q_stride + i] *
+// x[b * x_stride + i] over i < n, for j < m, b < k. Each (j, b) takes the same operations
+// however m and k are grouped on an ISA (one accumulator of the ISA's width over the columns
+// in order, the tail masked or added last, then the ISA's fixed reduction), so a score does
+// not depend on how many queries or rows share a call. Up to six queries by four rows share
+// each load (attention: every head's query against a block of cached rows).
+void dot_rows_f32(const float* q, std::int64_t q_stride, std::int64_t m, const float* x,
+                  std::int64_t x_stride, std::int64_t k, float* out, std::int64_t out_stride,
+                  std::int64_t n);
+void dot_rows_f32_isa(Isa isa, const float* q, std::int64_t q_stride, std::int64_t m,
+                      const float* x, std::int64_t x_stride, std::int64_t k, float* out,
+                      std::int64_t out_stride, std::int64_t n);
+
 }  // namespace whale

@@ -336,7 +336,7 @@ T* grow(std::vector<T>& v, std::int64_t n) {
 
 // Per-thread scratch for attention, grown as contexts lengthen.
 struct AttentionScratch {
-  std::vector<float> w_uk, q_lat, o_lat, scores, rows, run_max, run_sum;
+  std::vector<float> w_uk, o_lat, scores, rows, run_max, run_sum;
   // Expanded form: one head's keys [N, dq], values [key blocks][dv][kKeyBlock], the expansion
   // of a key block [kKeyBlock, dn + dv], its queries [T, dq], W_UK [dn, rkv] (split form), a
   // block's probabilities [kQueryBlock, kKeyBlock], P·V and the output rows [kQueryBlock, dv].
@@ -346,6 +346,15 @@ struct AttentionScratch {
 // Cached positions per attention block: the scores of a block for all of a thread's heads and
 // (BF16 cache) its rows converted to F32 stay in L2 while they are used.
 constexpr std::int64_t kAttentionBlock = 64;
+// Absorbed form: a token's cached positions are split into at most this many chunks, each a
+// partial softmax that one thread computes, of kAttentionBlock * 2^k positions: the least
+// such size that covers the context. The size depends on the context length alone.
+constexpr std::int64_t kMaxAttentionChunks = 64;
+std::int64_t absorbed_chunk(std::int64_t n_ctx) {
+  std::int64_t chunk = kAttentionBlock;
+  while (chunk * kMaxAttentionChunks < n_ctx) chunk *= 2;
+  return chunk;
+}
 // Expanded form: queries and cached positions per block.
 constexpr std::int64_t kQueryBlock = 64;
 constexpr std::int64_t kKeyBlock = 128;
@@ -502,12 +511,15 @@ void DeepSeekModel::attention_absorbed(std::int64_t layer, std::span<const Batch
                      dq = dn + dr, dv = c.v_head_dim, rkv = c.kv_lora_rank, width = rkv + dr;
   const float* q = buf_.q.data();
   // Absorbed attention (docs section 4.3): q_lat = W_UKᵀ q_nope, scores against the latent
-  // rows, o_lat = Σ p c_t, o = W_UV o_lat. Each thread takes a contiguous range of heads and
-  // reads every cached row once per token for all of its heads.
+  // rows, o_lat = Σ p c_t, o = W_UV o_lat.
   float* attn_out = buf_.attn_out.data();
   const float scale = static_cast<float>(c.softmax_scale());
   const WeightMatrix* kv_b = L.attn.kv_b_proj ? &*L.attn.kv_b_proj : nullptr;
   const std::int64_t heads_per_task = (nh + pool.size() - 1) / pool.size();
+
+  // 1. Every query in the latent space, [T][head][q_lat | q_pe], so that a cached row
+  // [latent | rope key] scores against all heads at once. Heads split over threads.
+  float* q_cat = grow(buf_.q_cat, T * nh * width);
   pool.parallel_for(nh, heads_per_task, [&](std::int64_t h_begin, std::int64_t h_end, int) {
     const std::int64_t n_heads = h_end - h_begin;
     AttentionScratch& s = attention_scratch;
@@ -516,21 +528,10 @@ void DeepSeekModel::attention_absorbed(std::int64_t layer, std::span<const Batch
       for (std::int64_t h = h_begin; h < h_end; ++h)
         dequantize_rows(*kv_b, h * (dn + dv), h * (dn + dv) + dn, w_uk + (h - h_begin) * dn * rkv);
     }
-    // The thread's queries in the latent space, one row per head: [q_lat | q_pe] against a
-    // cached row [latent | rope key], so a block's scores are one tile product.
-    float* q_cat = grow(s.q_lat, n_heads * width);
-    float* o_lat = grow(s.o_lat, n_heads * rkv);
-    float* scores = grow(s.scores, n_heads * kAttentionBlock);  // [head][block position]
-    float* rows = grow(s.rows, kAttentionBlock * width);        // F32 copies of BF16 cache rows
-    float* run_max = grow(s.run_max, n_heads);
-    float* run_sum = grow(s.run_sum, n_heads);
-    for (std::int64_t i = 0; i < T; ++i) {
-      const BatchToken& tok = batch[i];
-      const std::int64_t n_ctx = tok.pos + 1;
-      for (std::int64_t j = 0; j < n_heads; ++j) {
-        const std::int64_t h = h_begin + j;
+    for (std::int64_t i = 0; i < T; ++i)
+      for (std::int64_t h = h_begin; h < h_end; ++h) {
         const float* q_nope = q + (i * nh + h) * dq;
-        float* ql = q_cat + j * width;
+        float* ql = q_cat + (i * nh + h) * width;
         std::copy_n(q_nope + dn, dr, ql + rkv);
         if (kv_b == nullptr) {  // split form: q_lat = k_b[h] · q_nope, k_b[h] being [rkv, dn]
           matmul_rows(*L.attn.k_b, h * rkv, (h + 1) * rkv, q_nope, 1, ql, rkv);
@@ -538,42 +539,77 @@ void DeepSeekModel::attention_absorbed(std::int64_t layer, std::span<const Batch
         }
         std::fill(ql, ql + rkv, 0.0f);
         for (std::int64_t d = 0; d < dn; ++d)
-          axpy_f32(q_nope[d], w_uk + (j * dn + d) * rkv, ql, rkv);
+          axpy_f32(q_nope[d], w_uk + ((h - h_begin) * dn + d) * rkv, ql, rkv);
       }
-      // One pass over the cache in blocks, softmax kept online (running max and sum per head),
-      // so each cached row is read once and the scratch does not grow with the context.
-      std::fill(o_lat, o_lat + n_heads * rkv, 0.0f);
-      std::fill(run_max, run_max + n_heads, -std::numeric_limits<float>::infinity());
-      std::fill(run_sum, run_sum + n_heads, 0.0f);
-      for (std::int64_t t0 = 0; t0 < n_ctx; t0 += kAttentionBlock) {
-        const std::int64_t nb = std::min(kAttentionBlock, n_ctx - t0);
-        // An F32 cache's rows of one sequence are consecutive; a BF16 one's are converted.
-        const float* block = cache.row_f32(layer, tok.seq, t0);
-        if (block == nullptr) {
-          for (std::int64_t b = 0; b < nb; ++b)
-            cache.read(layer, tok.seq, t0 + b, rows + b * width);
-          block = rows;
+  });
+
+  // 2. Per token, the cached positions in chunks (absorbed_chunk: a function of the context
+  // length alone, never of the thread count), each chunk a partial softmax over all heads:
+  // threads split the cache, each row is read (and converted from BF16) once, and every head
+  // scores against it while it is in L1. Then the partials are merged in chunk order and
+  // W_UV applied, heads split over threads.
+  const std::int64_t part_stride = nh * (rkv + 2);  // [head][rkv] outputs, then max, sum
+  float* parts = grow(buf_.attn_parts, kMaxAttentionChunks * part_stride);
+  for (std::int64_t i = 0; i < T; ++i) {
+    const BatchToken& tok = batch[i];
+    const std::int64_t n_ctx = tok.pos + 1;
+    const std::int64_t chunk = absorbed_chunk(n_ctx);
+    const std::int64_t n_chunks = (n_ctx + chunk - 1) / chunk;
+    const float* qc = q_cat + i * nh * width;
+    pool.parallel_for(n_chunks, 1, [&](std::int64_t c_begin, std::int64_t c_end, int) {
+      AttentionScratch& s = attention_scratch;
+      float* scores = grow(s.scores, nh * kAttentionBlock);  // [head][block position]
+      float* rows = grow(s.rows, kAttentionBlock * width);   // F32 copies of BF16 cache rows
+      for (std::int64_t ch = c_begin; ch < c_end; ++ch) {
+        float* o_lat = parts + ch * part_stride;
+        float* run_max = o_lat + nh * rkv;
+        float* run_sum = run_max + nh;
+        std::fill(o_lat, o_lat + nh * rkv, 0.0f);
+        std::fill(run_max, run_max + nh, -std::numeric_limits<float>::infinity());
+        std::fill(run_sum, run_sum + nh, 0.0f);
+        const std::int64_t end = std::min(n_ctx, (ch + 1) * chunk);
+        for (std::int64_t t0 = ch * chunk; t0 < end; t0 += kAttentionBlock) {
+          const std::int64_t nb = std::min(kAttentionBlock, end - t0);
+          // An F32 cache's rows of one sequence are consecutive; a BF16 one's are converted.
+          const float* block = cache.row_f32(layer, tok.seq, t0);
+          if (block == nullptr) {
+            for (std::int64_t b = 0; b < nb; ++b)
+              cache.read(layer, tok.seq, t0 + b, rows + b * width);
+            block = rows;
+          }
+          dot_rows_f32(qc, width, nh, block, width, nb, scores, kAttentionBlock, width);
+          for (std::int64_t h = 0; h < nh; ++h)
+            online_softmax_block(scores + h * kAttentionBlock, nb, scale, run_max[h], run_sum[h],
+                                 o_lat + h * rkv, rkv);
+          axpy_rows_f32(scores, kAttentionBlock, nh, block, width, nb, o_lat, rkv, rkv);
         }
-        matmul_rows(f32_matrix(block, nb, width), 0, nb, q_cat, n_heads, scores, kAttentionBlock);
-        for (std::int64_t j = 0; j < n_heads; ++j)
-          online_softmax_block(scores + j * kAttentionBlock, nb, scale, run_max[j], run_sum[j],
-                               o_lat + j * rkv, rkv);
-        axpy_rows_f32(scores, kAttentionBlock, n_heads, block, width, nb, o_lat, rkv, rkv);
       }
-      // o = W_UV o_lat on the stored weight: v_b's rows of the head, or kv_b's value rows.
-      for (std::int64_t j = 0; j < n_heads; ++j) {
-        const std::int64_t h = h_begin + j;
-        float* ol = o_lat + j * rkv;
-        const float inv = 1.0f / run_sum[j];
+    });
+    pool.parallel_for(nh, heads_per_task, [&](std::int64_t h_begin, std::int64_t h_end, int) {
+      float* ol = grow(attention_scratch.o_lat, rkv);
+      for (std::int64_t h = h_begin; h < h_end; ++h) {
+        float top = -std::numeric_limits<float>::infinity();
+        for (std::int64_t ch = 0; ch < n_chunks; ++ch)
+          top = std::max(top, parts[ch * part_stride + nh * rkv + h]);
+        std::fill(ol, ol + rkv, 0.0f);
+        float sum = 0.0f;
+        for (std::int64_t ch = 0; ch < n_chunks; ++ch) {
+          const float* part = parts + ch * part_stride;
+          const float w = std::exp(part[nh * rkv + h] - top);
+          sum += w * part[nh * rkv + nh + h];
+          axpy_f32(w, part + h * rkv, ol, rkv);
+        }
+        const float inv = 1.0f / sum;
         for (std::int64_t d = 0; d < rkv; ++d) ol[d] *= inv;
+        // o = W_UV o_lat on the stored weight: v_b's rows of the head, or kv_b's value rows.
         float* o = attn_out + (i * nh + h) * dv;
         if (kv_b != nullptr)
           matmul_rows(*kv_b, h * (dn + dv) + dn, (h + 1) * (dn + dv), ol, 1, o, dv);
         else
           matmul_rows(*L.attn.v_b, h * dv, (h + 1) * dv, ol, 1, o, dv);
       }
-    }
-  });
+    });
+  }
 }
 
 bool DeepSeekModel::expanded_is_cheaper(std::int64_t tokens, std::int64_t cached) const {

@@ -138,6 +138,8 @@ class DeepSeekModel final : public Model {
     std::vector<float> latent;                // [N, rkv]  cached latents, expanded form
     std::vector<float> rope_key;              // [N, dr]   cached rope keys, expanded form
     std::vector<float> attn_out;              // [T, nh*dv]
+    std::vector<float> q_cat;                 // [T, nh, rkv + dr]  absorbed queries
+    std::vector<float> attn_parts;            // [chunks, nh, rkv + 2]  partial softmaxes
     std::vector<float> proj;                  // [T, H]
     std::vector<float> ffn_a;                 // [T, F]
     std::vector<float> ffn_b;                 // [T, F]

@@ -124,5 +124,48 @@ TEST(AxpyRows, EqualsRepeatedAxpyOnEveryIsa) {
   }
 }
 
+// dot_rows_f32: each score is the same bits whether computed alone (m = k = 1) or in any
+// group of queries and rows, and within float32 rounding of a double sum, on every ISA.
+TEST(DotRows, GroupingNeverChangesAScoreAndScoresAreExact) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (const Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (!isa_supported(isa)) continue;
+    for (const std::int64_t m : {1, 2, 5, 6, 7, 12, 13})
+      for (const std::int64_t n : {1, 7, 8, 16, 33, 576})
+        for (const std::int64_t k : {1, 3, 4, 5, 64}) {
+          const std::int64_t q_stride = n + 2, x_stride = n + 3, out_stride = k + 1;
+          std::vector<float> q(static_cast<std::size_t>(m * q_stride)),
+              x(static_cast<std::size_t>(k * x_stride)),
+              out(static_cast<std::size_t>(m * out_stride), -7.0f);
+          for (auto* v : {&q, &x})
+            for (float& f : *v) f = u(rng);
+          dot_rows_f32_isa(isa, q.data(), q_stride, m, x.data(), x_stride, k, out.data(),
+                           out_stride, n);
+          for (std::int64_t j = 0; j < m; ++j)
+            for (std::int64_t b = 0; b < k; ++b) {
+              float alone = 0.0f;
+              dot_rows_f32_isa(isa, q.data() + j * q_stride, q_stride, 1, x.data() + b * x_stride,
+                               x_stride, 1, &alone, 1, n);
+              const float got = out[static_cast<std::size_t>(j * out_stride + b)];
+              ASSERT_EQ(0, std::memcmp(&alone, &got, 4))
+                  << isa_name(isa) << " m " << m << " n " << n << " k " << k << " j " << j << " b "
+                  << b;
+              double want = 0.0, magnitude = 0.0;
+              for (std::int64_t i = 0; i < n; ++i) {
+                const double p =
+                    static_cast<double>(q[static_cast<std::size_t>(j * q_stride + i)]) *
+                    x[static_cast<std::size_t>(b * x_stride + i)];
+                want += p;
+                magnitude += std::abs(p);
+              }
+              expect_close(got, want, magnitude, n, isa_name(isa));
+            }
+          for (std::int64_t j = 0; j < m; ++j)  // the padding between rows is left alone
+            ASSERT_EQ(out[static_cast<std::size_t>(j * out_stride + k)], -7.0f);
+        }
+  }
+}
+
 }  // namespace
 }  // namespace whale
