@@ -153,26 +153,40 @@ AxpyRowsFn axpy_rows_kernel(Isa isa, std::int64_t m) {
   return isa == Isa::kAvx512 ? kAvx512[m - 1] : kAvx2[m - 1];
 }
 
-// dot_rows_f32 for Q queries by R rows, all held in registers.
+// dot_rows_f32 for Q queries by R rows, all held in registers (a flat array: GCC keeps a
+// two-dimensional one in memory as well, storing every accumulator on every step).
+template <int Q, int R>
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) inline void dot_rows_avx512_step(
+    const float* q, std::int64_t q_stride, const float* x, std::int64_t x_stride, std::int64_t i,
+    __mmask16 m, __m512* acc) {
+  __m512 r[R];
+#pragma GCC unroll 8
+  for (int b = 0; b < R; ++b) r[b] = _mm512_maskz_loadu_ps(m, x + b * x_stride + i);
+#pragma GCC unroll 8
+  for (int j = 0; j < Q; ++j) {
+    const __m512 qv = _mm512_maskz_loadu_ps(m, q + j * q_stride + i);
+#pragma GCC unroll 8
+    for (int b = 0; b < R; ++b) acc[j * R + b] = _mm512_fmadd_ps(qv, r[b], acc[j * R + b]);
+  }
+}
+
 template <int Q, int R>
 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) void dot_rows_avx512_qr(
     const float* q, std::int64_t q_stride, const float* x, std::int64_t x_stride, float* out,
     std::int64_t out_stride, std::int64_t n) {
-  __m512 acc[Q][R];
+  __m512 acc[Q * R];
+#pragma GCC unroll 32
+  for (int k = 0; k < Q * R; ++k) acc[k] = _mm512_setzero_ps();
+  std::int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    dot_rows_avx512_step<Q, R>(q, q_stride, x, x_stride, i, static_cast<__mmask16>(0xffff), acc);
+  if (i < n)
+    dot_rows_avx512_step<Q, R>(q, q_stride, x, x_stride, i,
+                               static_cast<__mmask16>((1u << (n - i)) - 1), acc);
+#pragma GCC unroll 8
   for (int j = 0; j < Q; ++j)
-    for (int b = 0; b < R; ++b) acc[j][b] = _mm512_setzero_ps();
-  for (std::int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m =
-        n - i >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (n - i)) - 1);
-    __m512 r[R];
-    for (int b = 0; b < R; ++b) r[b] = _mm512_maskz_loadu_ps(m, x + b * x_stride + i);
-    for (int j = 0; j < Q; ++j) {
-      const __m512 qv = _mm512_maskz_loadu_ps(m, q + j * q_stride + i);
-      for (int b = 0; b < R; ++b) acc[j][b] = _mm512_fmadd_ps(qv, r[b], acc[j][b]);
-    }
-  }
-  for (int j = 0; j < Q; ++j)
-    for (int b = 0; b < R; ++b) out[j * out_stride + b] = _mm512_reduce_add_ps(acc[j][b]);
+#pragma GCC unroll 8
+    for (int b = 0; b < R; ++b) out[j * out_stride + b] = _mm512_reduce_add_ps(acc[j * R + b]);
 }
 
 template <int Q, int R>
@@ -186,9 +200,12 @@ __attribute__((target("avx2,fma"))) void dot_rows_avx2_qr(const float* q, std::i
   std::int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 r[R];
+#pragma GCC unroll 8
     for (int b = 0; b < R; ++b) r[b] = _mm256_loadu_ps(x + b * x_stride + i);
+#pragma GCC unroll 8
     for (int j = 0; j < Q; ++j) {
       const __m256 qv = _mm256_loadu_ps(q + j * q_stride + i);
+#pragma GCC unroll 8
       for (int b = 0; b < R; ++b) acc[j][b] = _mm256_fmadd_ps(qv, r[b], acc[j][b]);
     }
   }
@@ -203,30 +220,37 @@ __attribute__((target("avx2,fma"))) void dot_rows_avx2_qr(const float* q, std::i
 using DotRowsFn = void (*)(const float*, std::int64_t, const float*, std::int64_t, float*,
                            std::int64_t, std::int64_t);
 
-// Queries per call: six on AVX-512 (24 accumulators), two on AVX2 (8 of its 16 registers).
+// Queries per call: six on AVX-512 (24 accumulators of its 32 registers), two on AVX2 (8 of
+// its 16).
 template <int Q>
-DotRowsFn dot_rows_kernel_q(Isa isa, std::int64_t r) {
-  static constexpr DotRowsFn kAvx512[4] = {dot_rows_avx512_qr<Q, 1>, dot_rows_avx512_qr<Q, 2>,
-                                           dot_rows_avx512_qr<Q, 3>, dot_rows_avx512_qr<Q, 4>};
-  static constexpr DotRowsFn kAvx2[4] = {dot_rows_avx2_qr<Q, 1>, dot_rows_avx2_qr<Q, 2>,
-                                         dot_rows_avx2_qr<Q, 3>, dot_rows_avx2_qr<Q, 4>};
-  return isa == Isa::kAvx512 ? kAvx512[r - 1] : kAvx2[r - 1];
+DotRowsFn dot_rows_avx512_kernel(std::int64_t r) {
+  static constexpr DotRowsFn kTable[4] = {dot_rows_avx512_qr<Q, 1>, dot_rows_avx512_qr<Q, 2>,
+                                          dot_rows_avx512_qr<Q, 3>, dot_rows_avx512_qr<Q, 4>};
+  return kTable[r - 1];
+}
+
+template <int Q>
+DotRowsFn dot_rows_avx2_kernel(std::int64_t r) {
+  static constexpr DotRowsFn kTable[4] = {dot_rows_avx2_qr<Q, 1>, dot_rows_avx2_qr<Q, 2>,
+                                          dot_rows_avx2_qr<Q, 3>, dot_rows_avx2_qr<Q, 4>};
+  return kTable[r - 1];
 }
 
 DotRowsFn dot_rows_kernel(Isa isa, std::int64_t q, std::int64_t r) {
+  if (isa == Isa::kAvx2) return q == 1 ? dot_rows_avx2_kernel<1>(r) : dot_rows_avx2_kernel<2>(r);
   switch (q) {
     case 1:
-      return dot_rows_kernel_q<1>(isa, r);
+      return dot_rows_avx512_kernel<1>(r);
     case 2:
-      return dot_rows_kernel_q<2>(isa, r);
+      return dot_rows_avx512_kernel<2>(r);
     case 3:
-      return dot_rows_kernel_q<3>(isa, r);
+      return dot_rows_avx512_kernel<3>(r);
     case 4:
-      return dot_rows_kernel_q<4>(isa, r);
+      return dot_rows_avx512_kernel<4>(r);
     case 5:
-      return dot_rows_kernel_q<5>(isa, r);
+      return dot_rows_avx512_kernel<5>(r);
     default:
-      return dot_rows_kernel_q<6>(isa, r);
+      return dot_rows_avx512_kernel<6>(r);
   }
 }
 
