@@ -46,6 +46,7 @@ struct Q8_0Kernel {
     const __m256i q_hi =
         _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.qs + 16)));
     const float dw = _cvtsh_ss(w.d);
+#pragma GCC unroll 4
     for (int t = 0; t < N; ++t) {
       const short* x = xq[t] + 32 * b;
       const __m256 p = _mm256_set1_ps(dw * xd[t][b]);
@@ -62,6 +63,7 @@ struct Q8_0Kernel {
     const short* xq[N];
     const float* xd[N];
     __m256 lo[2][N], hi[2][N];  // even and odd blocks
+#pragma GCC unroll 4
     for (int t = 0; t < N; ++t) {
       xq[t] = a.q16 + (t0 + t) * a.cols;
       xd[t] = a.scale + (t0 + t) * nb;
@@ -73,6 +75,7 @@ struct Q8_0Kernel {
       block<N>(w[b + 1], b + 1, xq, xd, lo[1], hi[1]);
     }
     if (b < nb) block<N>(w[b], b, xq, xd, lo[0], hi[0]);
+#pragma GCC unroll 4
     for (int t = 0; t < N; ++t)
       out[t] = hsum_ps(
           _mm256_add_ps(_mm256_add_ps(lo[0][t], lo[1][t]), _mm256_add_ps(hi[0][t], hi[1][t])));
@@ -89,6 +92,7 @@ struct Q4KKernel {
     const __m256i low4 = _mm256_set1_epi8(0x0f);
     // Float lanes 0-7 / 8-15 of quant_matmul.h's order: byte groups 0, 2 / 1, 3.
     __m256 acc_lo[N], acc_hi[N], acc_min[N];
+#pragma GCC unroll 4
     for (int t = 0; t < N; ++t) acc_lo[t] = acc_hi[t] = acc_min[t] = _mm256_setzero_ps();
     for (long b = 0; b < nb; ++b) {
       std::uint32_t sc_lo, sc_hi, m_lo, m_hi;
@@ -102,6 +106,7 @@ struct Q4KKernel {
       const __m256i mins_pairs =
           _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
       __m256i sum_lo[N], sum_hi[N];
+#pragma GCC unroll 4
       for (int t = 0; t < N; ++t) sum_lo[t] = sum_hi[t] = _mm256_setzero_si256();
       for (int k = 0; k < 4; ++k) {
         // Byte group k: values 64k + [0, 32) (low nibbles) and 64k + [32, 64) (high), at
@@ -111,6 +116,7 @@ struct Q4KKernel {
         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
         const __m256i s_lo = _mm256_shuffle_epi8(scales, pick_word(2 * k));
         const __m256i s_hi = _mm256_shuffle_epi8(scales, pick_word(2 * k + 1));
+#pragma GCC unroll 4
         for (int t = 0; t < N; ++t) {
           const signed char* x = a.q + (t0 + t) * a.cols + kQK_K * b + 128 * (k / 2) + 32 * (k % 2);
           const __m256i p =
@@ -123,6 +129,7 @@ struct Q4KKernel {
         }
       }
       const float d = _cvtsh_ss(w[b].d), dmin = _cvtsh_ss(w[b].dmin);
+#pragma GCC unroll 4
       for (int t = 0; t < N; ++t) {
         const short* xs = a.sums16 + (t0 + t) * (a.cols / 16) + 16 * b;
         const float xd = a.scale[(t0 + t) * nb + b];
@@ -134,6 +141,7 @@ struct Q4KKernel {
             acc_min[t], _mm256_mul_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(dmin * xd)));
       }
     }
+#pragma GCC unroll 4
     for (int t = 0; t < N; ++t)
       out[t] = hsum_ps(_mm256_add_ps(acc_lo[t], acc_hi[t])) - hsum_ps(acc_min[t]);
   }
@@ -149,12 +157,14 @@ struct Q6KKernel {
     const __m256i low4 = _mm256_set1_epi8(0x0f), low2 = _mm256_set1_epi8(0x03);
     // Float lanes 0-7 / 8-15 of quant_matmul.h's order: q[0], q[2] / q[1], q[3].
     __m256 acc_lo[N], acc_hi[N];
+#pragma GCC unroll 4
     for (int t = 0; t < N; ++t) acc_lo[t] = acc_hi[t] = _mm256_setzero_ps();
     for (long b = 0; b < nb; ++b) {
       __m256i sum_lo[N], sum_hi[N];
       const __m256i sc16 =
           _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
-      // The -32 offset of every code: 32 * sum_j sc_j * xsum_j, subtracted up front.
+// The -32 offset of every code: 32 * sum_j sc_j * xsum_j, subtracted up front.
+#pragma GCC unroll 4
       for (int t = 0; t < N; ++t) {
         const short* xs = a.sums16 + (t0 + t) * (a.cols / 16) + 16 * b;
         sum_lo[t] = _mm256_sub_epi32(_mm256_setzero_si256(),
@@ -183,6 +193,7 @@ struct Q6KKernel {
         for (int k = 0; k < 4; ++k) {
           // Bytes 0-15 of q[k] are sub-block 2k of this half, bytes 16-31 sub-block 2k+1.
           const __m256i s = _mm256_shuffle_epi8(sc, pick_word_pair(2 * k));
+#pragma GCC unroll 4
           for (int t = 0; t < N; ++t) {
             const signed char* x = a.q + (t0 + t) * a.cols + kQK_K * b + 128 * half + 32 * k;
             const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], load256(x)), s);
@@ -194,12 +205,14 @@ struct Q6KKernel {
         }
       }
       const float d = _cvtsh_ss(w[b].d);
+#pragma GCC unroll 4
       for (int t = 0; t < N; ++t) {
         const __m256 dd = _mm256_set1_ps(d * a.scale[(t0 + t) * nb + b]);
         acc_lo[t] = _mm256_add_ps(acc_lo[t], _mm256_mul_ps(_mm256_cvtepi32_ps(sum_lo[t]), dd));
         acc_hi[t] = _mm256_add_ps(acc_hi[t], _mm256_mul_ps(_mm256_cvtepi32_ps(sum_hi[t]), dd));
       }
     }
+#pragma GCC unroll 4
     for (int t = 0; t < N; ++t) out[t] = hsum_ps(_mm256_add_ps(acc_lo[t], acc_hi[t]));
   }
 };

@@ -43,6 +43,7 @@ struct Q8_0Kernel {
                            const float* const* xd, __m512* acc) {
     const __m512i q = _mm512_cvtepi8_epi16(load256(w.qs));
     const float dw = _cvtsh_ss(w.d);
+#pragma GCC unroll 4
     for (int t = 0; t < N; ++t) {
       const __m512i s = _mm512_madd_epi16(q, load512(xq[t] + 32 * b));
       acc[t] = _mm512_add_ps(acc[t],
@@ -56,6 +57,7 @@ struct Q8_0Kernel {
     const short* xq[N];
     const float* xd[N];
     __m512 acc[2][N];  // even and odd blocks
+#pragma GCC unroll 4
     for (int t = 0; t < N; ++t) {
       xq[t] = a.q16 + (t0 + t) * a.cols;
       xd[t] = a.scale + (t0 + t) * nb;
@@ -68,6 +70,7 @@ struct Q8_0Kernel {
       block<N>(w[b + 1], b + 1, xq, xd, acc[1]);
     }
     if (b < nb) block<N>(w[b], b, xq, xd, acc[0]);
+#pragma GCC unroll 4
     for (int t = 0; t < N; ++t) out[t] = hsum_ps(_mm512_add_ps(acc[0][t], acc[1][t]));
   }
 };
@@ -82,6 +85,7 @@ struct Q4KKernel {
     const __m512i low4 = _mm512_set1_epi8(0x0f);
     __m512 acc[N];
     __m256 acc_min[N];
+#pragma GCC unroll 4
     for (int t = 0; t < N; ++t) {
       acc[t] = _mm512_setzero_ps();
       acc_min[t] = _mm256_setzero_ps();
@@ -100,6 +104,7 @@ struct Q4KKernel {
       const __m256i mins_pairs =
           _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
       __m512i isum[N];
+#pragma GCC unroll 4
       for (int t = 0; t < N; ++t) isum[t] = _mm512_setzero_si512();
       for (int g = 0; g < 2; ++g) {
         // Byte groups 2g, 2g+1: low nibbles are values 128g + [0, 32) and + [64, 96)
@@ -110,6 +115,7 @@ struct Q4KKernel {
         const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), low4);
         const __m512i s_lo = _mm512_permutexvar_epi16(spread[2 * g], sc16);
         const __m512i s_hi = _mm512_permutexvar_epi16(spread[2 * g + 1], sc16);
+#pragma GCC unroll 4
         for (int t = 0; t < N; ++t) {
           const signed char* x = a.q + (t0 + t) * a.cols + kQK_K * b + 128 * g;
           const __m512i p_lo = _mm512_madd_epi16(_mm512_maddubs_epi16(lo, load512(x)), s_lo);
@@ -118,6 +124,7 @@ struct Q4KKernel {
         }
       }
       const float d = _cvtsh_ss(w[b].d), dmin = _cvtsh_ss(w[b].dmin);
+#pragma GCC unroll 4
       for (int t = 0; t < N; ++t) {
         const short* xs = a.sums16 + (t0 + t) * (a.cols / 16) + 16 * b;
         const float xd = a.scale[(t0 + t) * nb + b];
@@ -128,6 +135,7 @@ struct Q4KKernel {
             acc_min[t], _mm256_mul_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(dmin * xd)));
       }
     }
+#pragma GCC unroll 4
     for (int t = 0; t < N; ++t) out[t] = hsum_ps(acc[t]) - hsum_ps256(acc_min[t]);
   }
 };
@@ -143,12 +151,14 @@ struct Q6KKernel {
     const __m512i spread[4] = {lanes_over(3, 1, 0), lanes_over(3, 1, 4), lanes_over(3, 1, 8),
                                lanes_over(3, 1, 12)};
     __m512 acc[N];
+#pragma GCC unroll 4
     for (int t = 0; t < N; ++t) acc[t] = _mm512_setzero_ps();
     for (long b = 0; b < nb; ++b) {
       const __m256i sc16 =
           _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
       const __m512i sc512 = _mm512_castsi256_si512(sc16);
       __m512i isum[N];
+#pragma GCC unroll 4
       for (int t = 0; t < N; ++t) {  // lanes 0-7 start at -32 (sc_2i xsum_2i + sc_2i+1 xsum_2i+1)
         const short* xs = a.sums16 + (t0 + t) * (a.cols / 16) + 16 * b;
         const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(sc16, load256(xs)), 5);
@@ -169,6 +179,7 @@ struct Q6KKernel {
         // Each 16-byte lane of q01 / q23 is one sub-block: scales 8 half + 0..3 / 4..7.
         const __m512i s01 = _mm512_permutexvar_epi16(spread[2 * half], sc512);
         const __m512i s23 = _mm512_permutexvar_epi16(spread[2 * half + 1], sc512);
+#pragma GCC unroll 4
         for (int t = 0; t < N; ++t) {
           const signed char* x = a.q + (t0 + t) * a.cols + kQK_K * b + 128 * half;
           const __m512i p01 = _mm512_madd_epi16(_mm512_maddubs_epi16(q01, load512(x)), s01);
@@ -177,11 +188,13 @@ struct Q6KKernel {
         }
       }
       const float d = _cvtsh_ss(w[b].d);
+#pragma GCC unroll 4
       for (int t = 0; t < N; ++t)
         acc[t] =
             _mm512_add_ps(acc[t], _mm512_mul_ps(_mm512_cvtepi32_ps(isum[t]),
                                                 _mm512_set1_ps(d * a.scale[(t0 + t) * nb + b])));
     }
+#pragma GCC unroll 4
     for (int t = 0; t < N; ++t) out[t] = hsum_ps(acc[t]);
   }
 };
