@@ -67,10 +67,23 @@ void dequantize_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t
 
 namespace {
 
-// Rows dequantized together: the tile is reused across all tokens before moving on.
+// Rows dequantized together: the tile is reused across all tokens before moving on. The
+// broadcast kernel takes row groups of 12 (AVX-512) or 6 (AVX2), so its tiles are larger.
 constexpr std::int64_t kRowTile = 8;
+std::int64_t panel_tile_rows(std::int64_t cols) {
+  return cols > 4096 ? 12 : 48;
+}
 
 thread_local std::vector<float> tile_scratch;
+thread_local std::vector<float> c_scratch;      // the broadcast kernel's C buffer
+thread_local std::vector<float> panel_scratch;  // x transposed, for unprepared products
+thread_local ActivationStorage matmul_storage;  // matmul's own prepared inputs
+
+float* c_buffer() {
+  if (c_scratch.size() < static_cast<std::size_t>(64 * kTokenPanel))
+    c_scratch.resize(static_cast<std::size_t>(64 * kTokenPanel));
+  return c_scratch.data();
+}
 
 }  // namespace
 
@@ -100,20 +113,27 @@ void check_computable(const WeightMatrix& w) {
 // Block formats without an int8 kernel: rows dequantized into this thread's tile, then the
 // float32 tile product of the chosen ISA.
 void matmul_rows_dequantized(Isa isa, const WeightMatrix& w, std::int64_t row_begin,
-                             std::int64_t row_end, const float* x, std::int64_t n_tokens, float* y,
-                             std::int64_t y_stride) {
+                             std::int64_t row_end, const float* x, const float* panels,
+                             std::int64_t n_tokens, float* y, std::int64_t y_stride) {
   const std::int64_t cols = w.cols;
+  const std::int64_t step = panels != nullptr ? panel_tile_rows(cols) : kRowTile;
   auto& tile = tile_scratch;
-  if (static_cast<std::int64_t>(tile.size()) < kRowTile * cols)
-    tile.resize(static_cast<std::size_t>(kRowTile * cols));
-  for (std::int64_t r0 = row_begin; r0 < row_end; r0 += kRowTile) {
-    const std::int64_t r1 = std::min(row_end, r0 + kRowTile);
-    dequantize_rows(w, r0, r1, tile.data());
+  if (static_cast<std::int64_t>(tile.size()) < step * cols)
+    tile.resize(static_cast<std::size_t>(step * cols));
+  float* c = c_buffer();
+  for (std::int64_t r0 = row_begin; r0 < row_end; r0 += step) {
+    const std::int64_t r1 = std::min(row_end, r0 + step);
+    if (w.dtype != DType::kQ8_0)
+      dequantize_rows(w, r0, r1, tile.data());
+    else if (isa == Isa::kAvx512)
+      isa_avx512::dequantize_q8_0(w, r0, r1, tile.data());
+    else
+      isa_avx2::dequantize_q8_0(w, r0, r1, tile.data());
     float* yr = y + (r0 - row_begin);
     if (isa == Isa::kAvx512)
-      isa_avx512::matmul_tile_f32(tile.data(), r1 - r0, cols, x, n_tokens, yr, y_stride);
+      isa_avx512::matmul_tile_f32(tile.data(), r1 - r0, cols, x, panels, n_tokens, yr, y_stride, c);
     else
-      isa_avx2::matmul_tile_f32(tile.data(), r1 - r0, cols, x, n_tokens, yr, y_stride);
+      isa_avx2::matmul_tile_f32(tile.data(), r1 - r0, cols, x, panels, n_tokens, yr, y_stride, c);
   }
 }
 
@@ -134,7 +154,55 @@ void matmul_rows_scalar(const WeightMatrix& w, std::int64_t row_begin, std::int6
   }
 }
 
+// The float path (no integer kernel), `panels` given or made here when the broadcast kernel
+// applies.
+void matmul_rows_float(Isa isa, const WeightMatrix& w, std::int64_t row_begin, std::int64_t row_end,
+                       const float* x, const float* panels, std::int64_t n_tokens, float* y,
+                       std::int64_t y_stride) {
+  if (isa == Isa::kScalar || !isa_supported(isa)) {
+    matmul_rows_scalar(w, row_begin, row_end, x, n_tokens, y, y_stride);
+    return;
+  }
+  if (n_tokens < kPanelMinTokens) {
+    panels = nullptr;
+  } else if (panels == nullptr) {
+    auto& p = panel_scratch;
+    if (static_cast<std::int64_t>(p.size()) < panel_floats(n_tokens, w.cols))
+      p.resize(static_cast<std::size_t>(panel_floats(n_tokens, w.cols)));
+    transpose_to_panels(x, n_tokens, w.cols, p.data());
+    panels = p.data();
+  }
+  if (dtype_is_block_format(w.dtype)) {
+    matmul_rows_dequantized(isa, w, row_begin, row_end, x, panels, n_tokens, y, y_stride);
+    return;
+  }
+  auto& tile = tile_scratch;
+  if (static_cast<std::int64_t>(tile.size()) < 64 * w.cols)
+    tile.resize(static_cast<std::size_t>(64 * w.cols));
+  float* c = c_buffer();
+  if (isa == Isa::kAvx512)
+    isa_avx512::matmul_rows(w, row_begin, row_end, x, panels, n_tokens, y, y_stride, tile.data(),
+                            c);
+  else
+    isa_avx2::matmul_rows(w, row_begin, row_end, x, panels, n_tokens, y, y_stride, tile.data(), c);
+}
+
 }  // namespace
+
+void transpose_to_panels(const float* x, std::int64_t n_tokens, std::int64_t cols, float* out) {
+  for (std::int64_t t0 = 0; t0 < n_tokens; t0 += kTokenPanel) {
+    float* panel = out + t0 * cols;  // panel t0 / kTokenPanel: cols * kTokenPanel floats
+    const std::int64_t nt = std::min(kTokenPanel, n_tokens - t0);
+    if (nt < kTokenPanel) std::fill(panel, panel + cols * kTokenPanel, 0.0f);
+    // Eight tokens at a time: eight reads streaming along their rows, writes within a line.
+    for (std::int64_t i0 = 0; i0 < nt; i0 += 8) {
+      const std::int64_t ni = std::min<std::int64_t>(8, nt - i0);
+      for (std::int64_t k = 0; k < cols; ++k)
+        for (std::int64_t i = 0; i < ni; ++i)
+          panel[k * kTokenPanel + i0 + i] = x[(t0 + i0 + i) * cols + k];
+    }
+  }
+}
 
 void matmul_rows_isa(Isa isa, const WeightMatrix& w, std::int64_t row_begin, std::int64_t row_end,
                      const float* x, std::int64_t n_tokens, float* y, std::int64_t y_stride) {
@@ -144,21 +212,7 @@ void matmul_rows_isa(Isa isa, const WeightMatrix& w, std::int64_t row_begin, std
     int8_matmul_rows(int8_kernel_for(isa), w, row_begin, row_end, a, y, y_stride);
     return;
   }
-  if (isa == Isa::kScalar || !isa_supported(isa)) {
-    matmul_rows_scalar(w, row_begin, row_end, x, n_tokens, y, y_stride);
-    return;
-  }
-  if (dtype_is_block_format(w.dtype)) {
-    matmul_rows_dequantized(isa, w, row_begin, row_end, x, n_tokens, y, y_stride);
-    return;
-  }
-  auto& tile = tile_scratch;
-  if (static_cast<std::int64_t>(tile.size()) < 64 * w.cols)
-    tile.resize(static_cast<std::size_t>(64 * w.cols));
-  if (isa == Isa::kAvx512)
-    isa_avx512::matmul_rows(w, row_begin, row_end, x, n_tokens, y, y_stride, tile.data());
-  else
-    isa_avx2::matmul_rows(w, row_begin, row_end, x, n_tokens, y, y_stride, tile.data());
+  matmul_rows_float(isa, w, row_begin, row_end, x, nullptr, n_tokens, y, y_stride);
 }
 
 void bf16_to_f32_n(const std::uint16_t* in, float* out, std::int64_t n) {
@@ -186,7 +240,14 @@ MatmulInput prepare_matmul_input(DType weight_dtype, const float* x, std::int64_
   in.n_tokens = n_tokens;
   in.cols = cols;
   in.quantized = takes_int8_kernel(weight_dtype, n_tokens);
-  if (in.quantized) in.int8 = quantize_activations(weight_dtype, x, n_tokens, cols, storage);
+  if (in.quantized) {
+    in.int8 = quantize_activations(weight_dtype, x, n_tokens, cols, storage);
+  } else if (n_tokens >= kPanelMinTokens && active_isa() != Isa::kScalar) {
+    if (static_cast<std::int64_t>(storage.panels.size()) < panel_floats(n_tokens, cols))
+      storage.panels.resize(static_cast<std::size_t>(panel_floats(n_tokens, cols)));
+    transpose_to_panels(x, n_tokens, cols, storage.panels.data());
+    in.panels = storage.panels.data();
+  }
   return in;
 }
 
@@ -199,7 +260,12 @@ void matmul_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t row
   }
   if (w.cols != in.cols)
     fail("{}: {} columns, but the input has {} values per token", w.name, w.cols, in.cols);
-  matmul_rows(w, row_begin, row_end, in.x, in.n_tokens, y, y_stride);
+  check_computable(w);
+  if (takes_int8_kernel(w.dtype, in.n_tokens)) {  // prepared for another format
+    matmul_rows(w, row_begin, row_end, in.x, in.n_tokens, y, y_stride);
+    return;
+  }
+  matmul_rows_float(active_isa(), w, row_begin, row_end, in.x, in.panels, in.n_tokens, y, y_stride);
 }
 
 void matmul(const WeightMatrix& w, const float* x, std::int64_t n_tokens, float* y,
@@ -221,8 +287,10 @@ void matmul(const WeightMatrix& w, const float* x, std::int64_t n_tokens, float*
     });
     return;
   }
+  // Activations transposed once (where the broadcast kernel takes them), for every thread.
+  const MatmulInput in = prepare_matmul_input(w.dtype, x, n_tokens, w.cols, matmul_storage);
   pool.parallel_for(w.rows, grain, [&](std::int64_t begin, std::int64_t end, int) {
-    matmul_rows(w, begin, end, x, n_tokens, y + begin, w.rows);
+    matmul_rows(w, begin, end, in, y + begin, w.rows);
   });
 }
 

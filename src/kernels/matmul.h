@@ -14,6 +14,16 @@ namespace whale {
 
 class ThreadPool;
 
+// Products of at least kPanelMinTokens tokens on float32 (or dequantized) weights take the
+// broadcast kernel, which reads the activations transposed into panels of kTokenPanel tokens:
+// [panel][cols][kTokenPanel], zero beyond the last token.
+constexpr std::int64_t kTokenPanel = 32;
+constexpr std::int64_t kPanelMinTokens = 8;
+inline std::int64_t panel_floats(std::int64_t n_tokens, std::int64_t cols) {
+  return (n_tokens + kTokenPanel - 1) / kTokenPanel * kTokenPanel * cols;
+}
+void transpose_to_panels(const float* x, std::int64_t n_tokens, std::int64_t cols, float* out);
+
 struct WeightMatrix {
   std::string name;  // the checkpoint tensor it views, for messages
   DType dtype = DType::kF32;
@@ -86,6 +96,7 @@ struct ActivationStorage {
   std::vector<std::int16_t> q16;
   std::vector<float> scale;
   std::vector<std::int16_t> sums16;
+  std::vector<float> panels;  // float activations transposed (transpose_to_panels)
 };
 
 // The input of products with weights of one format, prepared once for many row ranges (the
@@ -97,7 +108,8 @@ struct MatmulInput {
   std::int64_t n_tokens = 0;
   std::int64_t cols = 0;
   bool quantized = false;
-  Int8Activations int8;  // when quantized
+  Int8Activations int8;           // when quantized
+  const float* panels = nullptr;  // when not, for kPanelMinTokens tokens or more
 };
 
 // Prepares x for weights of `weight_dtype`, quantizing into `storage` where needed; valid until

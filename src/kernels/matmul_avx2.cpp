@@ -10,13 +10,27 @@ namespace {
 using Vec = __m256;
 constexpr long kWidth = 8;
 
-inline Vec zero() { return _mm256_setzero_ps(); }
-inline Vec set1(float f) { return _mm256_set1_ps(f); }
-inline Vec load_f32(const float* p) { return _mm256_loadu_ps(p); }
-inline void store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
-inline Vec add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
-inline Vec mul(Vec a, Vec b) { return _mm256_mul_ps(a, b); }
-inline Vec fmadd(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
+inline Vec zero() {
+  return _mm256_setzero_ps();
+}
+inline Vec set1(float f) {
+  return _mm256_set1_ps(f);
+}
+inline Vec load_f32(const float* p) {
+  return _mm256_loadu_ps(p);
+}
+inline void store(float* p, Vec v) {
+  _mm256_storeu_ps(p, v);
+}
+inline Vec add(Vec a, Vec b) {
+  return _mm256_add_ps(a, b);
+}
+inline Vec mul(Vec a, Vec b) {
+  return _mm256_mul_ps(a, b);
+}
+inline Vec fmadd(Vec a, Vec b, Vec c) {
+  return _mm256_fmadd_ps(a, b, c);
+}
 inline float hsum(Vec v) {
   __m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   q = _mm_add_ps(q, _mm_movehl_ps(q, q));
@@ -26,6 +40,10 @@ inline float hsum(Vec v) {
 inline Vec load_bf16(const unsigned short* p) {
   const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+inline Vec load_i8(const signed char* p) {
+  return _mm256_cvtepi32_ps(
+      _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
 }
 inline Vec load_f16(const unsigned short* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
@@ -47,17 +65,25 @@ inline Vec load_fp8_raw(const unsigned char* p) {
 }  // namespace
 
 void matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const float* x,
-                 long n_tokens, float* y, long y_stride, float* tile) {
-  matmul_rows_simd(w, row_begin, row_end, x, n_tokens, y, y_stride, tile);
+                 const float* panels, long n_tokens, float* y, long y_stride, float* tile,
+                 float* c) {
+  matmul_rows_simd(w, row_begin, row_end, x, panels, n_tokens, y, y_stride, tile, c);
+}
+
+void dequantize_q8_0(const WeightMatrix& w, long row_begin, long row_end, float* out) {
+  dequantize_q8_0_simd(w, row_begin, row_end, out);
 }
 
 void bf16_to_f32(const unsigned short* in, float* out, long n) {
   bf16_to_f32_simd(in, out, n);
 }
 
-void matmul_tile_f32(const float* tile, long n_rows, long cols, const float* x, long n_tokens,
-                     float* y, long y_stride) {
-  tile_rows_f32(tile, n_rows, cols, x, n_tokens, y, y_stride);
+void matmul_tile_f32(const float* tile, long n_rows, long cols, const float* x, const float* panels,
+                     long n_tokens, float* y, long y_stride, float* c) {
+  if (panels != nullptr)
+    panel_rows_f32(tile, n_rows, cols, cols, panels, n_tokens, y, y_stride, c);
+  else
+    tile_rows_f32(tile, n_rows, cols, x, n_tokens, y, y_stride);
 }
 
 }  // namespace whale::isa_avx2

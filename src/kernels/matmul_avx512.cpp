@@ -17,13 +17,27 @@ namespace {
 using Vec = __m512;
 constexpr long kWidth = 16;
 
-inline Vec zero() { return _mm512_setzero_ps(); }
-inline Vec set1(float f) { return _mm512_set1_ps(f); }
-inline Vec load_f32(const float* p) { return _mm512_loadu_ps(p); }
-inline void store(float* p, Vec v) { _mm512_storeu_ps(p, v); }
-inline Vec add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
-inline Vec mul(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
-inline Vec fmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+inline Vec zero() {
+  return _mm512_setzero_ps();
+}
+inline Vec set1(float f) {
+  return _mm512_set1_ps(f);
+}
+inline Vec load_f32(const float* p) {
+  return _mm512_loadu_ps(p);
+}
+inline void store(float* p, Vec v) {
+  _mm512_storeu_ps(p, v);
+}
+inline Vec add(Vec a, Vec b) {
+  return _mm512_add_ps(a, b);
+}
+inline Vec mul(Vec a, Vec b) {
+  return _mm512_mul_ps(a, b);
+}
+inline Vec fmadd(Vec a, Vec b, Vec c) {
+  return _mm512_fmadd_ps(a, b, c);
+}
 inline float hsum(Vec v) {
   const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v),
                                  _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
@@ -35,6 +49,10 @@ inline float hsum(Vec v) {
 inline Vec load_bf16(const unsigned short* p) {
   const __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
   return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+}
+inline Vec load_i8(const signed char* p) {
+  return _mm512_cvtepi32_ps(
+      _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
 }
 inline Vec load_f16(const unsigned short* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
@@ -57,17 +75,25 @@ inline Vec load_fp8_raw(const unsigned char* p) {
 }  // namespace
 
 void matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const float* x,
-                 long n_tokens, float* y, long y_stride, float* tile) {
-  matmul_rows_simd(w, row_begin, row_end, x, n_tokens, y, y_stride, tile);
+                 const float* panels, long n_tokens, float* y, long y_stride, float* tile,
+                 float* c) {
+  matmul_rows_simd(w, row_begin, row_end, x, panels, n_tokens, y, y_stride, tile, c);
+}
+
+void dequantize_q8_0(const WeightMatrix& w, long row_begin, long row_end, float* out) {
+  dequantize_q8_0_simd(w, row_begin, row_end, out);
 }
 
 void bf16_to_f32(const unsigned short* in, float* out, long n) {
   bf16_to_f32_simd(in, out, n);
 }
 
-void matmul_tile_f32(const float* tile, long n_rows, long cols, const float* x, long n_tokens,
-                     float* y, long y_stride) {
-  tile_rows_f32(tile, n_rows, cols, x, n_tokens, y, y_stride);
+void matmul_tile_f32(const float* tile, long n_rows, long cols, const float* x, const float* panels,
+                     long n_tokens, float* y, long y_stride, float* c) {
+  if (panels != nullptr)
+    panel_rows_f32(tile, n_rows, cols, cols, panels, n_tokens, y, y_stride, c);
+  else
+    tile_rows_f32(tile, n_rows, cols, x, n_tokens, y, y_stride);
 }
 
 }  // namespace whale::isa_avx512

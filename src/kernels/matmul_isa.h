@@ -1,5 +1,6 @@
 // Per-ISA entry points of matmul (see matmul.h for the contract). `tile` holds at least
-// 64 * w.cols floats of scratch.
+// 64 * w.cols floats of scratch, `c` 64 * kTokenPanel. With `panels` (x transposed by
+// transpose_to_panels) products of many tokens take the broadcast kernel, else the tile one.
 #pragma once
 
 #include "kernels/matmul.h"
@@ -9,21 +10,25 @@ namespace whale {
 struct Int8Activations;
 
 namespace isa_avx2 {
+void dequantize_q8_0(const WeightMatrix& w, long row_begin, long row_end, float* out);
 void bf16_to_f32(const unsigned short* in, float* out, long n);
-void matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const float* x, long n_tokens,
-                 float* y, long y_stride, float* tile);
+void matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const float* x,
+                 const float* panels, long n_tokens, float* y, long y_stride, float* tile,
+                 float* c);
 // y for float32 rows already dequantized into tile ([n_rows, cols]).
-void matmul_tile_f32(const float* tile, long n_rows, long cols, const float* x, long n_tokens,
-                     float* y, long y_stride);
+void matmul_tile_f32(const float* tile, long n_rows, long cols, const float* x, const float* panels,
+                     long n_tokens, float* y, long y_stride, float* c);
 void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const Int8Activations& a,
                       float* y, long y_stride);
 }  // namespace isa_avx2
 namespace isa_avx512 {
+void dequantize_q8_0(const WeightMatrix& w, long row_begin, long row_end, float* out);
 void bf16_to_f32(const unsigned short* in, float* out, long n);
-void matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const float* x, long n_tokens,
-                 float* y, long y_stride, float* tile);
-void matmul_tile_f32(const float* tile, long n_rows, long cols, const float* x, long n_tokens,
-                     float* y, long y_stride);
+void matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const float* x,
+                 const float* panels, long n_tokens, float* y, long y_stride, float* tile,
+                 float* c);
+void matmul_tile_f32(const float* tile, long n_rows, long cols, const float* x, const float* panels,
+                     long n_tokens, float* y, long y_stride, float* c);
 void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const Int8Activations& a,
                       float* y, long y_stride);
 }  // namespace isa_avx512

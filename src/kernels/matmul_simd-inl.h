@@ -194,6 +194,90 @@ static inline void tile_rows_f32(const float* tile, long n_rows, long cols, cons
   }
 }
 
+// The batched product by broadcast, for eight or more tokens: the activations come transposed
+// into token panels (transpose_to_panels in matmul.h: [panel][cols][kTokenPanel]), and for
+// each column k a row's weight is broadcast against a vector of tokens. Each output is one
+// lane summed over the columns in order (fmadd(w[r][k], x[t][k], acc)), the same whatever
+// rows, tokens or threads share its group; no horizontal sums. kRowGroup rows by two vectors
+// of tokens stay in registers; a C buffer ([rows][kTokenPanel]) carries the sums across blocks
+// of kColBlock columns, so that a block of the panel stays in L2 for every row group.
+constexpr long kRowGroup = kWidth == 16 ? 12 : 6;
+constexpr long kColBlock = 1024;
+constexpr long kPanelTileRows = 64;  // rows per C buffer (kPanelTileRows * kTokenPanel floats)
+
+template <int R, int V>
+static inline void panel_block(const float* w, long w_stride, long k0, long k1, const float* xp,
+                               float* c, bool first) {
+  Vec acc[R * V];
+#pragma GCC unroll 32
+  for (int i = 0; i < R * V; ++i)
+    acc[i] = first ? zero() : load_f32(c + (i / V) * kTokenPanel + (i % V) * kWidth);
+  for (long k = k0; k < k1; ++k) {
+    Vec xv[V];
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) xv[v] = load_f32(xp + k * kTokenPanel + v * kWidth);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      const Vec wb = set1(w[r * w_stride + k]);
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) acc[r * V + v] = fmadd(wb, xv[v], acc[r * V + v]);
+    }
+  }
+#pragma GCC unroll 32
+  for (int i = 0; i < R * V; ++i) store(c + (i / V) * kTokenPanel + (i % V) * kWidth, acc[i]);
+}
+
+template <int V>
+static inline void panel_rows_v(const float* w, long n_rows, long w_stride, long k0, long k1,
+                                const float* xp, float* c, bool first) {
+  long r = 0;
+  for (; r + kRowGroup <= n_rows; r += kRowGroup)
+    panel_block<kRowGroup, V>(w + r * w_stride, w_stride, k0, k1, xp, c + r * kTokenPanel, first);
+  const long left = n_rows - r;
+  const float* wr = w + r * w_stride;
+  float* cr = c + r * kTokenPanel;
+  switch (left) {
+    case 0: break;
+    case 1: panel_block<1, V>(wr, w_stride, k0, k1, xp, cr, first); break;
+    case 2: panel_block<2, V>(wr, w_stride, k0, k1, xp, cr, first); break;
+    case 3: panel_block<3, V>(wr, w_stride, k0, k1, xp, cr, first); break;
+    case 4: panel_block<4, V>(wr, w_stride, k0, k1, xp, cr, first); break;
+    case 5: panel_block<5, V>(wr, w_stride, k0, k1, xp, cr, first); break;
+    case 6: panel_block<6, V>(wr, w_stride, k0, k1, xp, cr, first); break;
+    case 7: panel_block<7, V>(wr, w_stride, k0, k1, xp, cr, first); break;
+    case 8: panel_block<8, V>(wr, w_stride, k0, k1, xp, cr, first); break;
+    case 9: panel_block<9, V>(wr, w_stride, k0, k1, xp, cr, first); break;
+    case 10: panel_block<10, V>(wr, w_stride, k0, k1, xp, cr, first); break;
+    default: panel_block<11, V>(wr, w_stride, k0, k1, xp, cr, first); break;
+  }
+}
+
+// y[t * y_stride + r] for r < n_rows (weights w[r * w_stride + k], float32) and every token of
+// the panels; c holds n_rows * kTokenPanel floats of scratch.
+static inline void panel_rows_f32(const float* w, long n_rows, long w_stride, long cols,
+                                  const float* panels, long n_tokens, float* y, long y_stride,
+                                  float* c) {
+  for (long p = 0; p * kTokenPanel < n_tokens; ++p) {
+    const long t0 = p * kTokenPanel;
+    const long nt = n_tokens - t0 < kTokenPanel ? n_tokens - t0 : kTokenPanel;
+    const long vectors = (nt + kWidth - 1) / kWidth;
+    const float* xp = panels + p * cols * kTokenPanel;
+    for (long k0 = 0; k0 < cols; k0 += kColBlock) {
+      const long k1 = k0 + kColBlock < cols ? k0 + kColBlock : cols;
+      for (long v0 = 0; v0 < vectors; v0 += 2) {
+        if (vectors - v0 >= 2)
+          panel_rows_v<2>(w, n_rows, w_stride, k0, k1, xp + v0 * kWidth, c + v0 * kWidth, k0 == 0);
+        else
+          panel_rows_v<1>(w, n_rows, w_stride, k0, k1, xp + v0 * kWidth, c + v0 * kWidth, k0 == 0);
+      }
+    }
+    for (long i = 0; i < nt; ++i) {  // along y's rows: each store continues the last one's line
+      float* yt = y + (t0 + i) * y_stride;
+      for (long r = 0; r < n_rows; ++r) yt[r] = c[r * kTokenPanel + i];
+    }
+  }
+}
+
 static inline bool fused_supported(const WeightMatrix& w) {
   if (w.dtype == DType::kF8E4M3) return w.block_cols % kWidth == 0 && w.block_rows % 4 == 0;
   return w.dtype == DType::kF32 || w.dtype == DType::kBF16 || w.dtype == DType::kF16;
@@ -221,6 +305,24 @@ static inline void dequantize_tile(const WeightMatrix& w, long r0, long r1, floa
   }
 }
 
+// Q8_0 rows as float32, out[(r - r0) * cols + c]: d * q, the same single rounding as the
+// scalar dequantizer. A block is 34 bytes: an f16 scale, then 32 int8 codes.
+static inline void dequantize_q8_0_simd(const WeightMatrix& w, long r0, long r1, float* out) {
+  const long nb = w.cols / 32, row_bytes = nb * 34;
+  for (long r = r0; r < r1; ++r) {
+    const unsigned char* row = w.data + r * row_bytes;
+    float* o = out + (r - r0) * w.cols;
+    for (long b = 0; b < nb; ++b) {
+      const unsigned char* block = row + b * 34;
+      unsigned short d_bits;
+      __builtin_memcpy(&d_bits, block, 2);
+      const Vec d = set1(_cvtsh_ss(d_bits));
+      for (long i = 0; i < 32; i += kWidth)
+        store(o + b * 32 + i, mul(d, load_i8(reinterpret_cast<const signed char*>(block + 2 + i))));
+    }
+  }
+}
+
 // out[i] = the BF16 value in[i] as float32.
 static inline void bf16_to_f32_simd(const unsigned short* in, float* out, long n) {
   long i = 0;
@@ -235,7 +337,8 @@ static inline void bf16_to_f32_simd(const unsigned short* in, float* out, long n
 static inline long tile_rows_for(long cols) { return cols > 4096 ? 4 : cols > 2048 ? 16 : 64; }
 
 static void matmul_rows_simd(const WeightMatrix& w, long row_begin, long row_end, const float* x,
-                             long n_tokens, float* y, long y_stride, float* tile) {
+                             const float* panels, long n_tokens, float* y, long y_stride,
+                             float* tile, float* c_buf) {
   const long cols = w.cols;
   const auto f32 = [](const WeightMatrix& m, long r, long c) {
     return load_f32(reinterpret_cast<const float*>(m.data) + r * m.cols + c);
@@ -259,8 +362,17 @@ static void matmul_rows_simd(const WeightMatrix& w, long row_begin, long row_end
     }
   }
   if (w.dtype == DType::kF32) {
-    tile_rows_f32(reinterpret_cast<const float*>(w.data) + row_begin * cols, row_end - row_begin,
-                  cols, x, n_tokens, y, y_stride);
+    const float* rows = reinterpret_cast<const float*>(w.data) + row_begin * cols;
+    if (panels != nullptr) {
+      for (long r0 = 0; r0 < row_end - row_begin; r0 += kPanelTileRows) {
+        const long n = row_end - row_begin - r0 < kPanelTileRows ? row_end - row_begin - r0
+                                                                 : kPanelTileRows;
+        panel_rows_f32(rows + r0 * cols, n, cols, cols, panels, n_tokens, y + r0, y_stride,
+                       c_buf);
+      }
+    } else {
+      tile_rows_f32(rows, row_end - row_begin, cols, x, n_tokens, y, y_stride);
+    }
     return;
   }
   const long step = tile_rows_for(cols);
@@ -271,6 +383,10 @@ static void matmul_rows_simd(const WeightMatrix& w, long row_begin, long row_end
       case DType::kF16: dequantize_tile(w, r0, r1, tile, f16, 1.0f); break;
       default: dequantize_tile(w, r0, r1, tile, fp8, 256.0f); break;
     }
-    tile_rows_f32(tile, r1 - r0, cols, x, n_tokens, y + (r0 - row_begin), y_stride);
+    if (panels != nullptr)
+      panel_rows_f32(tile, r1 - r0, cols, cols, panels, n_tokens, y + (r0 - row_begin), y_stride,
+                     c_buf);
+    else
+      tile_rows_f32(tile, r1 - r0, cols, x, n_tokens, y + (r0 - row_begin), y_stride);
   }
 }

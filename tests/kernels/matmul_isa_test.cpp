@@ -7,6 +7,7 @@
 #include <cstring>
 #include <random>
 
+#include "formats/ggml_quants.h"
 #include "formats/scalar_formats.h"
 #include "kernels/dot.h"
 #include "kernels/matmul.h"
@@ -33,7 +34,9 @@ Stored make_weight(DType dtype, std::int64_t rows, std::int64_t cols, std::uint3
   for (std::int64_t i = 0; i < rows * cols; ++i) {
     const float v = normal(rng);
     switch (dtype) {
-      case DType::kF32: std::memcpy(s.bytes.data() + i * 4, &v, 4); break;
+      case DType::kF32:
+        std::memcpy(s.bytes.data() + i * 4, &v, 4);
+        break;
       case DType::kBF16: {
         const std::uint16_t h = f32_to_bf16(v);
         std::memcpy(s.bytes.data() + i * 2, &h, 2);
@@ -53,7 +56,8 @@ Stored make_weight(DType dtype, std::int64_t rows, std::int64_t cols, std::uint3
   }
   if (dtype == DType::kF8E4M3) {
     const std::int64_t sr = (rows + 127) / 128, sc = (cols + 127) / 128;
-    for (std::int64_t i = 0; i < sr * sc; ++i) s.scales.push_back(std::ldexp(1.0f + 0.1f * static_cast<float>(i), -7));
+    for (std::int64_t i = 0; i < sr * sc; ++i)
+      s.scales.push_back(std::ldexp(1.0f + 0.1f * static_cast<float>(i), -7));
     s.w.block_scales = s.scales.data();
   }
   s.w.data = s.bytes.data();
@@ -65,7 +69,8 @@ class MatmulIsaTest : public ::testing::TestWithParam<std::tuple<DType, Isa>> {}
 TEST_P(MatmulIsaTest, MatchesScalarTwinOnAwkwardShapes) {
   const auto [dtype, isa] = GetParam();
   if (!isa_supported(isa)) GTEST_SKIP() << isa_name(isa) << " not supported on this host";
-  for (const auto& [rows, cols] : std::vector<std::pair<int, int>>{{200, 300}, {7, 16}, {33, 129}, {64, 512}, {5, 3}}) {
+  for (const auto& [rows, cols] :
+       std::vector<std::pair<int, int>>{{200, 300}, {7, 16}, {33, 129}, {64, 512}, {5, 3}}) {
     const Stored s = make_weight(dtype, rows, cols, static_cast<std::uint32_t>(rows * 31 + cols));
     for (const int tokens : {1, 2, 3, 4, 5, 9}) {
       std::vector<float> x(static_cast<std::size_t>(tokens * cols));
@@ -80,9 +85,11 @@ TEST_P(MatmulIsaTest, MatchesScalarTwinOnAwkwardShapes) {
       matmul_rows_isa(isa, s.w, mid, rows, x.data(), tokens, got.data() + mid, rows);
       for (std::size_t i = 0; i < want.size(); ++i) {
         // Both sum ~cols products of unit-scale values in float32, in different orders.
-        const float tol = 2e-5f * static_cast<float>(cols) * (dtype == DType::kF8E4M3 ? 16.0f : 1.0f) + 1e-5f;
-        ASSERT_NEAR(got[i], want[i], tol) << dtype_name(dtype) << " " << isa_name(isa) << " "
-                                          << rows << "x" << cols << " tokens " << tokens << " i " << i;
+        const float tol =
+            2e-5f * static_cast<float>(cols) * (dtype == DType::kF8E4M3 ? 16.0f : 1.0f) + 1e-5f;
+        ASSERT_NEAR(got[i], want[i], tol)
+            << dtype_name(dtype) << " " << isa_name(isa) << " " << rows << "x" << cols << " tokens "
+            << tokens << " i " << i;
       }
     }
   }
@@ -121,14 +128,79 @@ TEST(MatmulTest, ThreadCountDoesNotChangeResults) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllPaths, MatmulIsaTest,
-    ::testing::Combine(::testing::Values(DType::kF32, DType::kBF16, DType::kF16, DType::kF8E4M3),
-                       ::testing::Values(Isa::kAvx2, Isa::kAvx512)),
-    [](const auto& param_info) {
-      return std::string(dtype_name(std::get<0>(param_info.param))) + "_" +
-             isa_name(std::get<1>(param_info.param));
-    });
+// Products of kPanelMinTokens tokens or more on float (or dequantized) weights: every output is
+// one fused multiply-add chain over the columns in order, so every SIMD path gives exactly the
+// bits of that chain computed here with std::fma, whatever rows, tokens and panels share a call.
+TEST_P(MatmulIsaTest, BatchedProductIsOneFmaChainPerOutput) {
+  const auto [dtype, isa] = GetParam();
+  if (!isa_supported(isa)) GTEST_SKIP();
+  const std::int64_t rows = 37, cols = 260;
+  const Stored s = make_weight(dtype, rows, cols, 11);
+  std::vector<float> w(static_cast<std::size_t>(rows * cols));
+  dequantize_rows(s.w, 0, rows, w.data());
+  for (const std::int64_t tokens : {kPanelMinTokens, std::int64_t{33}, std::int64_t{70}}) {
+    std::vector<float> x(static_cast<std::size_t>(tokens * cols));
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i));
+    std::vector<float> y(static_cast<std::size_t>(tokens * rows), -1.0f);
+    matmul_rows_isa(isa, s.w, 0, rows, x.data(), tokens, y.data(), rows);
+    for (std::int64_t t = 0; t < tokens; ++t)
+      for (std::int64_t r = 0; r < rows; ++r) {
+        float want = 0.0f;
+        for (std::int64_t k = 0; k < cols; ++k)
+          want = std::fma(w[static_cast<std::size_t>(r * cols + k)],
+                          x[static_cast<std::size_t>(t * cols + k)], want);
+        const float got = y[static_cast<std::size_t>(t * rows + r)];
+        ASSERT_EQ(0, std::memcmp(&want, &got, 4))
+            << "tokens " << tokens << " t " << t << " r " << r;
+      }
+  }
+}
+
+// The same on a Q8_0 weight, whose rows the SIMD paths dequantize themselves.
+TEST(MatmulIsa, BatchedQ8_0ProductIsOneFmaChainPerOutput) {
+  const std::int64_t rows = 29, cols = 96, tokens = 40;
+  std::mt19937 rng(4);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> src(static_cast<std::size_t>(rows * cols));
+  for (float& v : src) v = normal(rng);
+  const std::int64_t row_bytes = dtype_row_bytes(DType::kQ8_0, cols);
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(rows * row_bytes));
+  for (std::int64_t r = 0; r < rows; ++r)
+    quantize_row(DType::kQ8_0, src.data() + r * cols, bytes.data() + r * row_bytes, cols);
+  WeightMatrix w;
+  w.name = "q8_0";
+  w.dtype = DType::kQ8_0;
+  w.rows = rows;
+  w.cols = cols;
+  w.data = bytes.data();
+  std::vector<float> deq(src.size());
+  dequantize_rows(w, 0, rows, deq.data());
+  std::vector<float> x(static_cast<std::size_t>(tokens * cols));
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.11f * static_cast<float>(i));
+  for (const Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+    if (!isa_supported(isa)) continue;
+    std::vector<float> y(static_cast<std::size_t>(tokens * rows));
+    matmul_rows_isa(isa, w, 0, rows, x.data(), tokens, y.data(), rows);
+    for (std::int64_t t = 0; t < tokens; ++t)
+      for (std::int64_t r = 0; r < rows; ++r) {
+        float want = 0.0f;
+        for (std::int64_t k = 0; k < cols; ++k)
+          want = std::fma(deq[static_cast<std::size_t>(r * cols + k)],
+                          x[static_cast<std::size_t>(t * cols + k)], want);
+        const float got = y[static_cast<std::size_t>(t * rows + r)];
+        ASSERT_EQ(0, std::memcmp(&want, &got, 4)) << isa_name(isa) << " t " << t << " r " << r;
+      }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllPaths, MatmulIsaTest,
+                         ::testing::Combine(::testing::Values(DType::kF32, DType::kBF16,
+                                                              DType::kF16, DType::kF8E4M3),
+                                            ::testing::Values(Isa::kAvx2, Isa::kAvx512)),
+                         [](const auto& param_info) {
+                           return std::string(dtype_name(std::get<0>(param_info.param))) + "_" +
+                                  isa_name(std::get<1>(param_info.param));
+                         });
 
 }  // namespace
 }  // namespace whale
