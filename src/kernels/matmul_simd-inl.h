@@ -375,7 +375,10 @@ static void matmul_rows_simd(const WeightMatrix& w, long row_begin, long row_end
     }
     return;
   }
-  const long step = tile_rows_for(cols);
+  // The broadcast kernel takes row groups of kRowGroup and blocks its columns itself: whole
+  // groups per tile, however wide the rows (the tile scratch holds 64 rows).
+  const long step = panels != nullptr ? (cols > 4096 ? kRowGroup * 2 : kRowGroup * 4)
+                                      : tile_rows_for(cols);
   for (long r0 = row_begin; r0 < row_end; r0 += step) {
     const long r1 = r0 + step < row_end ? r0 + step : row_end;
     switch (w.dtype) {
