@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 
 // GCC 12's AVX-512 headers build some reductions from _mm256_undefined_pd(), which
 // -Wuninitialized reports inside the header; the values are never read.
@@ -254,6 +255,71 @@ DotRowsFn dot_rows_kernel(Isa isa, std::int64_t q, std::int64_t r) {
   }
 }
 
+// exp(x) for x <= 0: n = round(x log2 e), r = x - n ln 2 (in two parts), e^r by its Taylor
+// polynomial to r^6 (|r| <= 0.35: error under 1.2e-7), times 2^n.
+constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693145751953125f,
+                kLn2Lo = 1.42860682030941723212e-6f, kExpFloor = -87.3f;
+
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) __m512 exp_avx512(__m512 x) {
+  const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(kExpFloor), _CMP_GE_OQ);
+  x = _mm512_max_ps(x, _mm512_set1_ps(kExpFloor));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
+  __m512 p = _mm512_set1_ps(1.0f / 720);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_maskz_mov_ps(keep, _mm512_scalef_ps(p, n));  // 0 below the floor
+}
+
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) void exp_shifted_avx512(
+    float* v, std::int64_t n, float shift) {
+  const __m512 s = _mm512_set1_ps(shift);
+  for (std::int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m =
+        n - i >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 x = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, v + i), s);
+    _mm512_mask_storeu_ps(v + i, m, exp_avx512(x));
+  }
+}
+
+__attribute__((target("avx2,fma"))) __m256 exp_avx2(__m256 x) {
+  const __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(kExpFloor), _CMP_GE_OQ);
+  x = _mm256_max_ps(x, _mm256_set1_ps(kExpFloor));  // then n >= -126: 2^n is a normal
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
+  __m256 p = _mm256_set1_ps(1.0f / 720);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  const __m256i e =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_and_ps(keep, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));  // 0 below the floor
+}
+
+__attribute__((target("avx2,fma"))) void exp_shifted_avx2(float* v, std::int64_t n, float shift) {
+  const __m256 s = _mm256_set1_ps(shift);
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(v + i, exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(v + i), s)));
+  if (i < n) {
+    float tail[8] = {};
+    for (std::int64_t j = i; j < n; ++j) tail[j - i] = v[j] - shift;
+    _mm256_storeu_ps(tail, exp_avx2(_mm256_loadu_ps(tail)));
+    for (std::int64_t j = i; j < n; ++j) v[j] = tail[j - i];
+  }
+}
+
 using AxpyFn = void (*)(float, const float*, float*, std::int64_t);
 
 AxpyFn axpy_for(Isa isa) {
@@ -343,6 +409,17 @@ void dot_rows_f32(const float* q, std::int64_t q_stride, std::int64_t m, const f
                   std::int64_t n) {
   static const Isa isa = active_isa();
   dot_rows_f32_isa(isa, q, q_stride, m, x, x_stride, k, out, out_stride, n);
+}
+
+void exp_shifted_isa(Isa isa, float* v, std::int64_t n, float shift) {
+  if (isa == Isa::kAvx512 && isa_supported(isa)) return exp_shifted_avx512(v, n, shift);
+  if (isa != Isa::kScalar && isa_supported(Isa::kAvx2)) return exp_shifted_avx2(v, n, shift);
+  for (std::int64_t i = 0; i < n; ++i) v[i] = std::exp(v[i] - shift);
+}
+
+void exp_shifted(float* v, std::int64_t n, float shift) {
+  static const Isa isa = active_isa();
+  exp_shifted_isa(isa, v, n, shift);
 }
 
 void axpy_rows_f32(const float* a, std::int64_t a_stride, std::int64_t m, const float* x,

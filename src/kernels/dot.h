@@ -39,4 +39,11 @@ void dot_rows_f32_isa(Isa isa, const float* q, std::int64_t q_stride, std::int64
                       const float* x, std::int64_t x_stride, std::int64_t k, float* out,
                       std::int64_t out_stride, std::int64_t n);
 
+// v[i] = exp(v[i] - shift) for i < n, where every v[i] - shift <= 0 (softmax after its
+// maximum): within a few ulp of std::exp on the SIMD paths (a degree-6 polynomial on the
+// reduced argument), std::exp itself on the scalar one. Arguments below -87.3 (and -inf)
+// give 0 on every path but the scalar one, where std::exp gives its subnormals there.
+void exp_shifted(float* v, std::int64_t n, float shift);
+void exp_shifted_isa(Isa isa, float* v, std::int64_t n, float shift);
+
 }  // namespace whale

@@ -376,10 +376,8 @@ void online_softmax_block(float* scores, std::int64_t n, float scale, float& run
     run_sum *= rescale;
     for (std::int64_t d = 0; d < out_n; ++d) out[d] *= rescale;
   }
-  for (std::int64_t b = 0; b < n; ++b) {
-    scores[b] = std::exp(scores[b] - new_max);
-    run_sum += scores[b];
-  }
+  exp_shifted(scores, n, new_max);
+  for (std::int64_t b = 0; b < n; ++b) run_sum += scores[b];
   run_max = new_max;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -164,6 +165,34 @@ TEST(DotRows, GroupingNeverChangesAScoreAndScoresAreExact) {
           for (std::int64_t j = 0; j < m; ++j)  // the padding between rows is left alone
             ASSERT_EQ(out[static_cast<std::size_t>(j * out_stride + k)], -7.0f);
         }
+  }
+}
+
+// exp_shifted on every ISA: within 4 ulp-sized relative steps of the double exp over the
+// range softmax uses, exactly 1 at the maximum, 0 for -inf, and the tail handled.
+TEST(ExpShifted, CloseToDoubleExpOnEveryIsa) {
+  std::vector<float> in;
+  for (float x = -90.0f; x <= 0.0f; x += 0.0137f) in.push_back(x);
+  in.push_back(0.0f);
+  in.push_back(-std::numeric_limits<float>::infinity());
+  for (const Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (!isa_supported(isa)) continue;
+    for (const std::int64_t n : {static_cast<std::int64_t>(in.size()), std::int64_t{5}}) {
+      std::vector<float> v(in.begin(), in.begin() + n);
+      const float shift = 0.75f;
+      for (float& x : v) x += shift;
+      exp_shifted_isa(isa, v.data(), n, shift);
+      for (std::int64_t i = 0; i < n; ++i) {
+        const double want = std::exp(static_cast<double>(in[static_cast<std::size_t>(i)]));
+        const float got = v[static_cast<std::size_t>(i)];
+        if (in[static_cast<std::size_t>(i)] < -87.3f) {
+          EXPECT_LE(got, 1.3e-38f) << isa_name(isa) << " x " << in[static_cast<std::size_t>(i)];
+          continue;
+        }
+        EXPECT_NEAR(got, want, 4.8e-7 * want)
+            << isa_name(isa) << " x " << in[static_cast<std::size_t>(i)];
+      }
+    }
   }
 }
 
