@@ -268,6 +268,20 @@ void matmul_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t row
   matmul_rows_float(active_isa(), w, row_begin, row_end, in.x, in.panels, in.n_tokens, y, y_stride);
 }
 
+namespace {
+
+// A product over all rows on a prepared input (activations quantized or transposed once, for
+// every thread). Chunks are whole multiples of 16 rows (SIMD row groups and FP8 block rows stay
+// together), about eight per thread so that uneven progress balances out.
+void matmul_prepared(const WeightMatrix& w, const MatmulInput& in, float* y, ThreadPool& pool) {
+  const std::int64_t grain = std::max<std::int64_t>(16, (w.rows / (pool.size() * 8)) / 16 * 16);
+  pool.parallel_for(w.rows, grain, [&](std::int64_t begin, std::int64_t end, int) {
+    matmul_rows(w, begin, end, in, y + begin, w.rows);
+  });
+}
+
+}  // namespace
+
 void matmul(const WeightMatrix& w, const float* x, std::int64_t n_tokens, float* y,
             ThreadPool& pool) {
   check_computable(w);
@@ -276,22 +290,7 @@ void matmul(const WeightMatrix& w, const float* x, std::int64_t n_tokens, float*
     matmul_rows(w, 0, w.rows, x, n_tokens, y, w.rows);
     return;
   }
-  // Chunks are whole multiples of 16 rows (SIMD row groups and FP8 block rows stay together),
-  // about eight per thread so that uneven progress balances out.
-  const std::int64_t grain = std::max<std::int64_t>(16, (w.rows / (pool.size() * 8)) / 16 * 16);
-  if (takes_int8_kernel(w.dtype, n_tokens)) {  // activations quantized once, for every thread
-    const Int8Activations a = quantize_activations(w.dtype, x, n_tokens, w.cols);
-    const Int8Kernel kernel = int8_kernel_for(active_isa());
-    pool.parallel_for(w.rows, grain, [&](std::int64_t begin, std::int64_t end, int) {
-      int8_matmul_rows(kernel, w, begin, end, a, y + begin, w.rows);
-    });
-    return;
-  }
-  // Activations transposed once (where the broadcast kernel takes them), for every thread.
-  const MatmulInput in = prepare_matmul_input(w.dtype, x, n_tokens, w.cols, matmul_storage);
-  pool.parallel_for(w.rows, grain, [&](std::int64_t begin, std::int64_t end, int) {
-    matmul_rows(w, begin, end, in, y + begin, w.rows);
-  });
+  matmul_prepared(w, prepare_matmul_input(w.dtype, x, n_tokens, w.cols, matmul_storage), y, pool);
 }
 
 void matmul_same_input(std::initializer_list<MatmulProduct> products, const float* x,
@@ -306,8 +305,18 @@ void matmul_same_input(std::initializer_list<MatmulProduct> products, const floa
       matmul_rows(*p.w, 0, p.w->rows, x, n_tokens, p.y, p.w->rows);
     return;
   }
-  if (n_tokens > 16) {  // prefill: one matmul each quantizes the activations once per product
-    for (const MatmulProduct& p : products) matmul(*p.w, x, n_tokens, p.y, pool);
+  if (n_tokens > 16) {  // prefill: one product after another, the input prepared once for all
+    MatmulInput in;     // (again only for a product wanting another quantization)
+    bool prepared = false;
+    for (const MatmulProduct& p : products) {
+      check_computable(*p.w);
+      const bool int8 = takes_int8_kernel(p.w->dtype, n_tokens);
+      if (!prepared || int8 != in.quantized || (int8 && p.w->dtype != in.weight_dtype)) {
+        in = prepare_matmul_input(p.w->dtype, x, n_tokens, p.w->cols, matmul_storage);
+        prepared = true;
+      }
+      matmul_prepared(*p.w, in, p.y, pool);
+    }
     return;
   }
   const std::int64_t grain = std::max<std::int64_t>(16, (total_rows / (pool.size() * 8)) / 16 * 16);

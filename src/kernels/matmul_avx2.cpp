@@ -64,26 +64,6 @@ inline Vec load_fp8_raw(const unsigned char* p) {
 
 }  // namespace
 
-void matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const float* x,
-                 const float* panels, long n_tokens, float* y, long y_stride, float* tile,
-                 float* c) {
-  matmul_rows_simd(w, row_begin, row_end, x, panels, n_tokens, y, y_stride, tile, c);
-}
-
-void dequantize_q8_0(const WeightMatrix& w, long row_begin, long row_end, float* out) {
-  dequantize_q8_0_simd(w, row_begin, row_end, out);
-}
-
-void bf16_to_f32(const unsigned short* in, float* out, long n) {
-  bf16_to_f32_simd(in, out, n);
-}
-
-void matmul_tile_f32(const float* tile, long n_rows, long cols, const float* x, const float* panels,
-                     long n_tokens, float* y, long y_stride, float* c) {
-  if (panels != nullptr)
-    panel_rows_f32(tile, n_rows, cols, cols, panels, n_tokens, y, y_stride, c);
-  else
-    tile_rows_f32(tile, n_rows, cols, x, n_tokens, y, y_stride);
-}
+#include "kernels/matmul_entries-inl.h"
 
 }  // namespace whale::isa_avx2

@@ -56,27 +56,15 @@ constexpr std::uint64_t pack(std::int64_t front, std::int64_t back) {
 
 }  // namespace
 
-bool ThreadPool::take_front(int thread, std::int64_t* chunk) {
+bool ThreadPool::take(int thread, bool front, std::int64_t* chunk) {
   std::atomic<std::uint64_t>& range = spans_[static_cast<std::size_t>(thread)].range;
   std::uint64_t r = range.load(std::memory_order_relaxed);
   for (;;) {
-    const std::int64_t front = static_cast<std::int64_t>(r & 0xffffffffu), back = r >> 32;
-    if (front >= back) return false;
-    if (range.compare_exchange_weak(r, pack(front + 1, back), std::memory_order_relaxed)) {
-      *chunk = front;
-      return true;
-    }
-  }
-}
-
-bool ThreadPool::take_back(int thread, std::int64_t* chunk) {
-  std::atomic<std::uint64_t>& range = spans_[static_cast<std::size_t>(thread)].range;
-  std::uint64_t r = range.load(std::memory_order_relaxed);
-  for (;;) {
-    const std::int64_t front = static_cast<std::int64_t>(r & 0xffffffffu), back = r >> 32;
-    if (front >= back) return false;
-    if (range.compare_exchange_weak(r, pack(front, back - 1), std::memory_order_relaxed)) {
-      *chunk = back - 1;
+    const std::int64_t lo = static_cast<std::int64_t>(r & 0xffffffffu), hi = r >> 32;
+    if (lo >= hi) return false;
+    const std::uint64_t rest = front ? pack(lo + 1, hi) : pack(lo, hi - 1);
+    if (range.compare_exchange_weak(r, rest, std::memory_order_relaxed)) {
+      *chunk = front ? lo : hi - 1;
       return true;
     }
   }
@@ -94,11 +82,11 @@ void ThreadPool::run_chunks(int thread_index) {
   const std::int64_t first = span_begin(thread_index);
   if (first < span_begin(thread_index + 1)) run_chunk(first);
   std::int64_t c = 0;
-  while (take_front(thread_index, &c)) run_chunk(c);
+  while (take(thread_index, true, &c)) run_chunk(c);
   const int threads = size();
   for (int k = 1; k < threads; ++k) {
     const int victim = (thread_index + k) % threads;
-    while (take_back(victim, &c)) run_chunk(c);
+    while (take(victim, false, &c)) run_chunk(c);
   }
 }
 

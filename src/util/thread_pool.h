@@ -77,8 +77,8 @@ class ThreadPool {
   std::unique_ptr<Span[]> spans_;
   std::int64_t job_chunks_ = 0;
   std::atomic<int> busy_{0};
-  bool take_front(int thread, std::int64_t* chunk);
-  bool take_back(int thread, std::int64_t* chunk);
+  // Claims the next chunk of `thread`'s span: its owner from the front, others from the back.
+  bool take(int thread, bool front, std::int64_t* chunk);
   std::int64_t span_begin(int thread) const { return job_chunks_ * thread / size(); }
 };
 

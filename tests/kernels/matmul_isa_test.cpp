@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <string>
 
 #include "formats/ggml_quants.h"
 #include "formats/scalar_formats.h"
@@ -128,6 +129,22 @@ TEST(MatmulTest, ThreadCountDoesNotChangeResults) {
   }
 }
 
+// y[t * rows + r] is, bit for bit, the fused multiply-add chain over k in order of
+// w[r * cols + k] * x[t * cols + k], starting from 0.
+void expect_fma_chains(const std::vector<float>& w, const std::vector<float>& x,
+                       const std::vector<float>& y, std::int64_t rows, std::int64_t cols,
+                       std::int64_t tokens, const std::string& what) {
+  for (std::int64_t t = 0; t < tokens; ++t)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      float want = 0.0f;
+      for (std::int64_t k = 0; k < cols; ++k)
+        want = std::fma(w[static_cast<std::size_t>(r * cols + k)],
+                        x[static_cast<std::size_t>(t * cols + k)], want);
+      const float got = y[static_cast<std::size_t>(t * rows + r)];
+      ASSERT_EQ(0, std::memcmp(&want, &got, 4)) << what << " t " << t << " r " << r;
+    }
+}
+
 // Products of kPanelMinTokens tokens or more on float (or dequantized) weights: every output is
 // one fused multiply-add chain over the columns in order, so every SIMD path gives exactly the
 // bits of that chain computed here with std::fma, whatever rows, tokens and panels share a call.
@@ -143,16 +160,7 @@ TEST_P(MatmulIsaTest, BatchedProductIsOneFmaChainPerOutput) {
     for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i));
     std::vector<float> y(static_cast<std::size_t>(tokens * rows), -1.0f);
     matmul_rows_isa(isa, s.w, 0, rows, x.data(), tokens, y.data(), rows);
-    for (std::int64_t t = 0; t < tokens; ++t)
-      for (std::int64_t r = 0; r < rows; ++r) {
-        float want = 0.0f;
-        for (std::int64_t k = 0; k < cols; ++k)
-          want = std::fma(w[static_cast<std::size_t>(r * cols + k)],
-                          x[static_cast<std::size_t>(t * cols + k)], want);
-        const float got = y[static_cast<std::size_t>(t * rows + r)];
-        ASSERT_EQ(0, std::memcmp(&want, &got, 4))
-            << "tokens " << tokens << " t " << t << " r " << r;
-      }
+    expect_fma_chains(w, x, y, rows, cols, tokens, "tokens " + std::to_string(tokens));
   }
 }
 
@@ -181,15 +189,7 @@ TEST(MatmulIsa, BatchedQ8_0ProductIsOneFmaChainPerOutput) {
     if (!isa_supported(isa)) continue;
     std::vector<float> y(static_cast<std::size_t>(tokens * rows));
     matmul_rows_isa(isa, w, 0, rows, x.data(), tokens, y.data(), rows);
-    for (std::int64_t t = 0; t < tokens; ++t)
-      for (std::int64_t r = 0; r < rows; ++r) {
-        float want = 0.0f;
-        for (std::int64_t k = 0; k < cols; ++k)
-          want = std::fma(deq[static_cast<std::size_t>(r * cols + k)],
-                          x[static_cast<std::size_t>(t * cols + k)], want);
-        const float got = y[static_cast<std::size_t>(t * rows + r)];
-        ASSERT_EQ(0, std::memcmp(&want, &got, 4)) << isa_name(isa) << " t " << t << " r " << r;
-      }
+    expect_fma_chains(deq, x, y, rows, cols, tokens, isa_name(isa));
   }
 }
 
