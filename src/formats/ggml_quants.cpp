@@ -530,7 +530,8 @@ void quantize_block(const float* x, std::int64_t n, int limit, Code* q, float* s
   }
   const float lim = static_cast<float>(limit);
   *scale = amax / lim;
-  const float inv = amax > 0.0f ? lim / amax : 0.0f;
+  // Blocks below kTinyBlock (lim / amax would overflow) quantize to zeros.
+  const float inv = amax >= kTinyBlock ? lim / amax : 0.0f;
   for (std::int64_t j = 0; j < n; ++j) {
     const float v = std::clamp(round_small(x[j] * inv), -lim, lim);
     q[j] = static_cast<Code>(static_cast<int>(v));

@@ -24,6 +24,10 @@ bool can_quantize(DType dtype);
 //    code ranges (GGML's make_qx_quants, rmse_type 1), then 8-bit super-block coding.
 void quantize_row(DType dtype, const float* x, void* dst, std::int64_t n);
 
+// Activation blocks whose largest magnitude is below this quantize to zero codes (their
+// scale stays amax / limit): the inverse scale would overflow.
+inline constexpr float kTinyBlock = 1e-30f;
+
 // Activations for the int8 kernels: x[0, n) in blocks of `block` values, each
 // scale[b] = max|x| / 127 and q = round(x / scale) in [-127, 127] (never -128, so the kernels'
 // sign trick is exact); a block holding NaN or infinity gets scale NaN and codes 0. When

@@ -123,12 +123,7 @@ void matmul_rows_dequantized(Isa isa, const WeightMatrix& w, std::int64_t row_be
   float* c = c_buffer();
   for (std::int64_t r0 = row_begin; r0 < row_end; r0 += step) {
     const std::int64_t r1 = std::min(row_end, r0 + step);
-    if (w.dtype != DType::kQ8_0)
-      dequantize_rows(w, r0, r1, tile.data());
-    else if (isa == Isa::kAvx512)
-      isa_avx512::dequantize_q8_0(w, r0, r1, tile.data());
-    else
-      isa_avx2::dequantize_q8_0(w, r0, r1, tile.data());
+    dequantize_rows(w, r0, r1, tile.data());
     float* yr = y + (r0 - row_begin);
     if (isa == Isa::kAvx512)
       isa_avx512::matmul_tile_f32(tile.data(), r1 - r0, cols, x, panels, n_tokens, yr, y_stride, c);
@@ -207,7 +202,7 @@ void transpose_to_panels(const float* x, std::int64_t n_tokens, std::int64_t col
 void matmul_rows_isa(Isa isa, const WeightMatrix& w, std::int64_t row_begin, std::int64_t row_end,
                      const float* x, std::int64_t n_tokens, float* y, std::int64_t y_stride) {
   check_computable(w);
-  if (takes_int8_kernel(w.dtype, n_tokens)) {
+  if (has_int8_kernel(w.dtype)) {
     const Int8Activations a = quantize_activations(w.dtype, x, n_tokens, w.cols);
     int8_matmul_rows(int8_kernel_for(isa), w, row_begin, row_end, a, y, y_stride);
     return;
@@ -239,7 +234,7 @@ MatmulInput prepare_matmul_input(DType weight_dtype, const float* x, std::int64_
   in.x = x;
   in.n_tokens = n_tokens;
   in.cols = cols;
-  in.quantized = takes_int8_kernel(weight_dtype, n_tokens);
+  in.quantized = has_int8_kernel(weight_dtype);
   if (in.quantized) {
     in.int8 = quantize_activations(weight_dtype, x, n_tokens, cols, storage);
   } else if (n_tokens >= kPanelMinTokens && active_isa() != Isa::kScalar) {
@@ -261,7 +256,7 @@ void matmul_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t row
   if (w.cols != in.cols)
     fail("{}: {} columns, but the input has {} values per token", w.name, w.cols, in.cols);
   check_computable(w);
-  if (takes_int8_kernel(w.dtype, in.n_tokens)) {  // prepared for another format
+  if (has_int8_kernel(w.dtype)) {  // prepared for another format
     matmul_rows(w, row_begin, row_end, in.x, in.n_tokens, y, y_stride);
     return;
   }
@@ -310,7 +305,7 @@ void matmul_same_input(std::initializer_list<MatmulProduct> products, const floa
     bool prepared = false;
     for (const MatmulProduct& p : products) {
       check_computable(*p.w);
-      const bool int8 = takes_int8_kernel(p.w->dtype, n_tokens);
+      const bool int8 = has_int8_kernel(p.w->dtype);
       if (!prepared || int8 != in.quantized || (int8 && p.w->dtype != in.weight_dtype)) {
         in = prepare_matmul_input(p.w->dtype, x, n_tokens, p.w->cols, matmul_storage);
         prepared = true;

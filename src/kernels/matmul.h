@@ -50,11 +50,10 @@ void dequantize_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t
 
 // y[t, r] = Σ_c x[t, c] · W[r, c]. Rows are split across the pool's threads; every output is
 // computed by the same code whatever the thread count, so results are bit-identical.
-// Q4_K and Q6_K weights, and Q8_0 weights for up to 16 tokens, take integer kernels
-// (kernels/quant_matmul.h): x is quantized once per call, to int8 blocks for the k-quants
-// (about 0.4% of a block's largest activation per value) and int16 blocks for Q8_0 (258 times
-// finer); other block formats, and Q8_0 for more tokens, are dequantized a few rows at a time
-// and multiplied in float32.
+// Q8_0, Q4_K and Q6_K weights take integer kernels (kernels/quant_matmul.h): x is quantized
+// once per call, to int8 blocks for the k-quants (about 0.4% of a block's largest activation
+// per value) and int16 blocks for Q8_0 (258 times finer); other block formats are dequantized
+// a few rows at a time and multiplied in float32.
 void matmul(const WeightMatrix& w, const float* x, std::int64_t n_tokens, float* y,
             ThreadPool& pool);
 
@@ -85,8 +84,12 @@ struct Int8Activations {
   // its low nibbles, so those activations then load as one 64-byte vector.
   // Not set for Q8_0 weights, which take q16.
   const std::int8_t* q = nullptr;
-  const std::int16_t* q16 = nullptr;     // [n_tokens, cols], Q8_0 weights only
-  const float* scale = nullptr;          // [n_tokens, cols / block]
+  const std::int16_t* q16 = nullptr;  // [n_tokens, cols], Q8_0 weights only
+  // Q8_0 weights and more than kQ8_0RowTokens tokens: the int16 codes in token panels
+  // instead, as value pairs, [n_tokens / kTokenPanel rounded up][cols / 2][kTokenPanel][2],
+  // and `scale` as [panel][cols / 32][kTokenPanel]; zero beyond the last token.
+  const std::int16_t* q16_panels = nullptr;
+  const float* scale = nullptr;          // [n_tokens, cols / block], or per panel as above
   const std::int16_t* sums16 = nullptr;  // [n_tokens, cols / 16], k-quants only, natural order
 };
 

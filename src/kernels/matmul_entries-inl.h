@@ -7,10 +7,6 @@ void matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const floa
   matmul_rows_simd(w, row_begin, row_end, x, panels, n_tokens, y, y_stride, tile, c);
 }
 
-void dequantize_q8_0(const WeightMatrix& w, long row_begin, long row_end, float* out) {
-  dequantize_q8_0_simd(w, row_begin, row_end, out);
-}
-
 void bf16_to_f32(const unsigned short* in, float* out, long n) {
   bf16_to_f32_simd(in, out, n);
 }

@@ -125,13 +125,25 @@ static inline void tile_block_f32(const float* tile, long n_rows, long cols, con
         const Vec v0 = load_f32(x0 + c), v1 = load_f32(x1 + c), v2 = load_f32(x2 + c),
                   v3 = load_f32(x3 + c);
         Vec wv = load_f32(w0 + c);
-        a00 = fmadd(wv, v0, a00); a01 = fmadd(wv, v1, a01); a02 = fmadd(wv, v2, a02); a03 = fmadd(wv, v3, a03);
+        a00 = fmadd(wv, v0, a00);
+        a01 = fmadd(wv, v1, a01);
+        a02 = fmadd(wv, v2, a02);
+        a03 = fmadd(wv, v3, a03);
         wv = load_f32(w1 + c);
-        a10 = fmadd(wv, v0, a10); a11 = fmadd(wv, v1, a11); a12 = fmadd(wv, v2, a12); a13 = fmadd(wv, v3, a13);
+        a10 = fmadd(wv, v0, a10);
+        a11 = fmadd(wv, v1, a11);
+        a12 = fmadd(wv, v2, a12);
+        a13 = fmadd(wv, v3, a13);
         wv = load_f32(w2 + c);
-        a20 = fmadd(wv, v0, a20); a21 = fmadd(wv, v1, a21); a22 = fmadd(wv, v2, a22); a23 = fmadd(wv, v3, a23);
+        a20 = fmadd(wv, v0, a20);
+        a21 = fmadd(wv, v1, a21);
+        a22 = fmadd(wv, v2, a22);
+        a23 = fmadd(wv, v3, a23);
         wv = load_f32(w3 + c);
-        a30 = fmadd(wv, v0, a30); a31 = fmadd(wv, v1, a31); a32 = fmadd(wv, v2, a32); a33 = fmadd(wv, v3, a33);
+        a30 = fmadd(wv, v0, a30);
+        a31 = fmadd(wv, v1, a31);
+        a32 = fmadd(wv, v2, a32);
+        a33 = fmadd(wv, v3, a33);
       }
       float out[4][4] = {{hsum(a00), hsum(a01), hsum(a02), hsum(a03)},
                          {hsum(a10), hsum(a11), hsum(a12), hsum(a13)},
@@ -237,18 +249,41 @@ static inline void panel_rows_v(const float* w, long n_rows, long w_stride, long
   const float* wr = w + r * w_stride;
   float* cr = c + r * kTokenPanel;
   switch (left) {
-    case 0: break;
-    case 1: panel_block<1, V>(wr, w_stride, k0, k1, xp, cr, first); break;
-    case 2: panel_block<2, V>(wr, w_stride, k0, k1, xp, cr, first); break;
-    case 3: panel_block<3, V>(wr, w_stride, k0, k1, xp, cr, first); break;
-    case 4: panel_block<4, V>(wr, w_stride, k0, k1, xp, cr, first); break;
-    case 5: panel_block<5, V>(wr, w_stride, k0, k1, xp, cr, first); break;
-    case 6: panel_block<6, V>(wr, w_stride, k0, k1, xp, cr, first); break;
-    case 7: panel_block<7, V>(wr, w_stride, k0, k1, xp, cr, first); break;
-    case 8: panel_block<8, V>(wr, w_stride, k0, k1, xp, cr, first); break;
-    case 9: panel_block<9, V>(wr, w_stride, k0, k1, xp, cr, first); break;
-    case 10: panel_block<10, V>(wr, w_stride, k0, k1, xp, cr, first); break;
-    default: panel_block<11, V>(wr, w_stride, k0, k1, xp, cr, first); break;
+    case 0:
+      break;
+    case 1:
+      panel_block<1, V>(wr, w_stride, k0, k1, xp, cr, first);
+      break;
+    case 2:
+      panel_block<2, V>(wr, w_stride, k0, k1, xp, cr, first);
+      break;
+    case 3:
+      panel_block<3, V>(wr, w_stride, k0, k1, xp, cr, first);
+      break;
+    case 4:
+      panel_block<4, V>(wr, w_stride, k0, k1, xp, cr, first);
+      break;
+    case 5:
+      panel_block<5, V>(wr, w_stride, k0, k1, xp, cr, first);
+      break;
+    case 6:
+      panel_block<6, V>(wr, w_stride, k0, k1, xp, cr, first);
+      break;
+    case 7:
+      panel_block<7, V>(wr, w_stride, k0, k1, xp, cr, first);
+      break;
+    case 8:
+      panel_block<8, V>(wr, w_stride, k0, k1, xp, cr, first);
+      break;
+    case 9:
+      panel_block<9, V>(wr, w_stride, k0, k1, xp, cr, first);
+      break;
+    case 10:
+      panel_block<10, V>(wr, w_stride, k0, k1, xp, cr, first);
+      break;
+    default:
+      panel_block<11, V>(wr, w_stride, k0, k1, xp, cr, first);
+      break;
   }
 }
 
@@ -305,24 +340,6 @@ static inline void dequantize_tile(const WeightMatrix& w, long r0, long r1, floa
   }
 }
 
-// Q8_0 rows as float32, out[(r - r0) * cols + c]: d * q, the same single rounding as the
-// scalar dequantizer. A block is 34 bytes: an f16 scale, then 32 int8 codes.
-static inline void dequantize_q8_0_simd(const WeightMatrix& w, long r0, long r1, float* out) {
-  const long nb = w.cols / 32, row_bytes = nb * 34;
-  for (long r = r0; r < r1; ++r) {
-    const unsigned char* row = w.data + r * row_bytes;
-    float* o = out + (r - r0) * w.cols;
-    for (long b = 0; b < nb; ++b) {
-      const unsigned char* block = row + b * 34;
-      unsigned short d_bits;
-      __builtin_memcpy(&d_bits, block, 2);
-      const Vec d = set1(_cvtsh_ss(d_bits));
-      for (long i = 0; i < 32; i += kWidth)
-        store(o + b * 32 + i, mul(d, load_i8(reinterpret_cast<const signed char*>(block + 2 + i))));
-    }
-  }
-}
-
 // out[i] = the BF16 value in[i] as float32.
 static inline void bf16_to_f32_simd(const unsigned short* in, float* out, long n) {
   long i = 0;
@@ -334,7 +351,9 @@ static inline void bf16_to_f32_simd(const unsigned short* in, float* out, long n
 }
 
 // Rows dequantized per tile in the batched path; sized so a tile stays in L2.
-static inline long tile_rows_for(long cols) { return cols > 4096 ? 4 : cols > 2048 ? 16 : 64; }
+static inline long tile_rows_for(long cols) {
+  return cols > 4096 ? 4 : cols > 2048 ? 16 : 64;
+}
 
 static void matmul_rows_simd(const WeightMatrix& w, long row_begin, long row_end, const float* x,
                              const float* panels, long n_tokens, float* y, long y_stride,
@@ -354,21 +373,29 @@ static void matmul_rows_simd(const WeightMatrix& w, long row_begin, long row_end
   };
   if (n_tokens <= 4 && fused_supported(w)) {
     switch (w.dtype) {
-      case DType::kF32: fused_rows(w, row_begin, row_end, x, n_tokens, y, y_stride, f32, 1.0f); return;
-      case DType::kBF16: fused_rows(w, row_begin, row_end, x, n_tokens, y, y_stride, bf16, 1.0f); return;
-      case DType::kF16: fused_rows(w, row_begin, row_end, x, n_tokens, y, y_stride, f16, 1.0f); return;
-      case DType::kF8E4M3: fused_rows(w, row_begin, row_end, x, n_tokens, y, y_stride, fp8, 256.0f); return;
-      default: break;
+      case DType::kF32:
+        fused_rows(w, row_begin, row_end, x, n_tokens, y, y_stride, f32, 1.0f);
+        return;
+      case DType::kBF16:
+        fused_rows(w, row_begin, row_end, x, n_tokens, y, y_stride, bf16, 1.0f);
+        return;
+      case DType::kF16:
+        fused_rows(w, row_begin, row_end, x, n_tokens, y, y_stride, f16, 1.0f);
+        return;
+      case DType::kF8E4M3:
+        fused_rows(w, row_begin, row_end, x, n_tokens, y, y_stride, fp8, 256.0f);
+        return;
+      default:
+        break;
     }
   }
   if (w.dtype == DType::kF32) {
     const float* rows = reinterpret_cast<const float*>(w.data) + row_begin * cols;
     if (panels != nullptr) {
       for (long r0 = 0; r0 < row_end - row_begin; r0 += kPanelTileRows) {
-        const long n = row_end - row_begin - r0 < kPanelTileRows ? row_end - row_begin - r0
-                                                                 : kPanelTileRows;
-        panel_rows_f32(rows + r0 * cols, n, cols, cols, panels, n_tokens, y + r0, y_stride,
-                       c_buf);
+        const long n =
+            row_end - row_begin - r0 < kPanelTileRows ? row_end - row_begin - r0 : kPanelTileRows;
+        panel_rows_f32(rows + r0 * cols, n, cols, cols, panels, n_tokens, y + r0, y_stride, c_buf);
       }
     } else {
       tile_rows_f32(rows, row_end - row_begin, cols, x, n_tokens, y, y_stride);
@@ -377,14 +404,20 @@ static void matmul_rows_simd(const WeightMatrix& w, long row_begin, long row_end
   }
   // The broadcast kernel takes row groups of kRowGroup and blocks its columns itself: whole
   // groups per tile, however wide the rows (the tile scratch holds 64 rows).
-  const long step = panels != nullptr ? (cols > 4096 ? kRowGroup * 2 : kRowGroup * 4)
-                                      : tile_rows_for(cols);
+  const long step =
+      panels != nullptr ? (cols > 4096 ? kRowGroup * 2 : kRowGroup * 4) : tile_rows_for(cols);
   for (long r0 = row_begin; r0 < row_end; r0 += step) {
     const long r1 = r0 + step < row_end ? r0 + step : row_end;
     switch (w.dtype) {
-      case DType::kBF16: dequantize_tile(w, r0, r1, tile, bf16, 1.0f); break;
-      case DType::kF16: dequantize_tile(w, r0, r1, tile, f16, 1.0f); break;
-      default: dequantize_tile(w, r0, r1, tile, fp8, 256.0f); break;
+      case DType::kBF16:
+        dequantize_tile(w, r0, r1, tile, bf16, 1.0f);
+        break;
+      case DType::kF16:
+        dequantize_tile(w, r0, r1, tile, f16, 1.0f);
+        break;
+      default:
+        dequantize_tile(w, r0, r1, tile, fp8, 256.0f);
+        break;
     }
     if (panels != nullptr)
       panel_rows_f32(tile, r1 - r0, cols, cols, panels, n_tokens, y + (r0 - row_begin), y_stride,

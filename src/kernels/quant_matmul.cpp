@@ -3,6 +3,7 @@
 #include "kernels/quant_matmul.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "formats/ggml_blocks.h"
@@ -13,6 +14,8 @@ namespace whale {
 namespace {
 
 thread_local ActivationStorage activation_scratch;
+thread_local std::vector<std::int16_t> panel_weights;  // the Q8_0 panel kernel's widened rows
+thread_local std::vector<float> panel_weight_scales;
 
 template <typename T>
 void grow(std::vector<T>& v, std::int64_t n) {
@@ -44,6 +47,34 @@ float dot_q8_0(const BlockQ8_0* w, const std::int16_t* xq, const float* xd, std:
   float u[8];
   for (int k = 0; k < 8; ++k) u[k] = (acc[k] + acc[k + 16]) + (acc[k + 8] + acc[k + 24]);
   return tree8(u);
+}
+
+// The panel kernel's output for the token in `lane` of a panel (quant_matmul.h).
+float dot_q8_0_panel(const BlockQ8_0* w, const std::int16_t* panel, const float* xd,
+                     std::int64_t lane, std::int64_t nb) {
+  float acc = 0.0f;
+  for (std::int64_t b = 0; b < nb; ++b) {
+    std::int32_t sum = 0;
+    for (int k = 0; k < 32; ++k)
+      sum += w[b].qs[k] * panel[((16 * b + k / 2) * kTokenPanel + lane) * 2 + k % 2];
+    acc =
+        std::fma(static_cast<float>(sum), half_to_float(w[b].d) * xd[b * kTokenPanel + lane], acc);
+  }
+  return acc;
+}
+
+// One token into lane `lane` of a Q8_0 activation panel (Int8Activations::q16_panels): the
+// definition the SIMD versions match bit for bit (the same float operations per value).
+void quantize_panel_token_scalar(const float* x, std::int64_t cols, std::int16_t* panel,
+                                 float* scales, std::int64_t lane) {
+  std::int16_t q[kQK];
+  for (std::int64_t b = 0; b < cols / kQK; ++b) {
+    quantize_int16_blocks(x + kQK * b, kQK, kQK, q, scales + b * kTokenPanel + lane);
+    for (std::int64_t k = 0; k < kQK / 2; ++k) {
+      panel[((kQK / 2 * b + k) * kTokenPanel + lane) * 2] = q[2 * k];
+      panel[((kQK / 2 * b + k) * kTokenPanel + lane) * 2 + 1] = q[2 * k + 1];
+    }
+  }
 }
 
 float dot_q4_k(const BlockQ4_K* w, const std::int8_t* xq, const float* xd, const std::int16_t* xs,
@@ -118,6 +149,13 @@ void int8_matmul_rows_scalar(const WeightMatrix& w, std::int64_t row_begin, std:
       float out;
       switch (w.dtype) {
         case DType::kQ8_0:
+          if (a.q16_panels != nullptr) {
+            const std::int64_t panel = t / kTokenPanel;
+            out = dot_q8_0_panel(reinterpret_cast<const BlockQ8_0*>(row),
+                                 a.q16_panels + panel * kTokenPanel * w.cols,
+                                 a.scale + panel * kTokenPanel * nb, t % kTokenPanel, nb);
+            break;
+          }
           out = dot_q8_0(reinterpret_cast<const BlockQ8_0*>(row), a.q16 + t * w.cols, xd, nb);
           break;
         case DType::kQ4_K:
@@ -147,6 +185,30 @@ Int8Activations quantize_activations(DType weight_dtype, const float* x, std::in
   a.block = weight_dtype == DType::kQ8_0 ? kQK : kQK_K;
   grow(s.scale, n_tokens * (cols / a.block) + 16);
   a.scale = s.scale.data();
+  if (weight_dtype == DType::kQ8_0 && n_tokens > kQ8_0RowTokens) {
+    // Each token into q16's tail in natural order, then into the panels: value pairs as one
+    // 32-bit word, token-minor.
+    const std::int64_t nb = cols / kQK, panels = (n_tokens + kTokenPanel - 1) / kTokenPanel;
+    const std::int64_t panel_values = panels * kTokenPanel * cols;
+    grow(s.q16, panel_values);
+    grow(s.scale, panels * kTokenPanel * nb + nb);
+    a.scale = s.scale.data();
+    const Isa isa = active_isa();
+    for (std::int64_t t = 0; t < panels * kTokenPanel; ++t) {
+      std::int16_t* panel = s.q16.data() + (t / kTokenPanel) * kTokenPanel * cols;
+      float* scales = s.scale.data() + (t / kTokenPanel) * kTokenPanel * nb;
+      const std::int64_t lane = t % kTokenPanel;
+      if (t >= n_tokens) {  // padding: zero codes and scales
+        for (std::int64_t k = 0; k < cols / 2; ++k)
+          panel[(k * kTokenPanel + lane) * 2] = panel[(k * kTokenPanel + lane) * 2 + 1] = 0;
+        for (std::int64_t b = 0; b < nb; ++b) scales[b * kTokenPanel + lane] = 0.0f;
+      } else {
+        quantize_q8_0_panel_token(isa, x + t * cols, cols, panel, scales, lane);
+      }
+    }
+    a.q16_panels = s.q16.data();
+    return a;
+  }
   if (weight_dtype == DType::kQ8_0) {
     grow(s.q16, n_tokens * cols + 32);  // slack: kernels may load a whole vector at the end
     for (std::int64_t t = 0; t < n_tokens; ++t)
@@ -170,6 +232,19 @@ Int8Activations quantize_activations(DType weight_dtype, const float* x, std::in
   return a;
 }
 
+void quantize_q8_0_panel_token(Isa isa, const float* x, std::int64_t cols, std::int16_t* panel,
+                               float* scales, std::int64_t lane) {
+  if (!isa_supported(isa)) isa = Isa::kScalar;
+  switch (isa) {
+    case Isa::kAvx512:
+      return isa_avx512::quantize_q8_0_panel_token(x, cols, panel, scales, lane);
+    case Isa::kAvx2:
+      return isa_avx2::quantize_q8_0_panel_token(x, cols, panel, scales, lane);
+    case Isa::kScalar:
+      return quantize_panel_token_scalar(x, cols, panel, scales, lane);
+  }
+}
+
 bool int8_kernel_supported(Int8Kernel kernel) {
   switch (kernel) {
     case Int8Kernel::kScalar:
@@ -178,6 +253,8 @@ bool int8_kernel_supported(Int8Kernel kernel) {
       return cpu_features().avx2;
     case Int8Kernel::kAvx512:
       return cpu_features().avx512;
+    case Int8Kernel::kAvx512Vnni:
+      return cpu_features().avx512_vnni;
   }
   return false;
 }
@@ -190,7 +267,7 @@ Int8Kernel int8_kernel_for(Isa isa) {
     case Isa::kAvx2:
       return Int8Kernel::kAvx2;
     case Isa::kAvx512:
-      return Int8Kernel::kAvx512;
+      return cpu_features().avx512_vnni ? Int8Kernel::kAvx512Vnni : Int8Kernel::kAvx512;
   }
   return Int8Kernel::kScalar;
 }
@@ -199,12 +276,25 @@ void int8_matmul_rows(Int8Kernel kernel, const WeightMatrix& w, std::int64_t row
                       std::int64_t row_end, const Int8Activations& a, float* y,
                       std::int64_t y_stride) {
   if (!int8_kernel_supported(kernel)) kernel = Int8Kernel::kScalar;
+  if (w.dtype == DType::kQ8_0 && a.q16_panels != nullptr && kernel != Int8Kernel::kScalar) {
+    const std::int64_t tile = q8_0_panel_tile_rows(w.cols);
+    grow(panel_weights, tile * w.cols);
+    grow(panel_weight_scales, tile * (w.cols / kQK));
+    if (kernel == Int8Kernel::kAvx2)
+      isa_avx2::q8_0_panel_rows(w, row_begin, row_end, a, y, y_stride, panel_weights.data(),
+                                panel_weight_scales.data());
+    else
+      isa_avx512::q8_0_panel_rows(w, row_begin, row_end, a, y, y_stride, panel_weights.data(),
+                                  panel_weight_scales.data(), kernel == Int8Kernel::kAvx512Vnni);
+    return;
+  }
   switch (kernel) {
     case Int8Kernel::kScalar:
       return int8_matmul_rows_scalar(w, row_begin, row_end, a, y, y_stride);
     case Int8Kernel::kAvx2:
       return isa_avx2::int8_matmul_rows(w, row_begin, row_end, a, y, y_stride);
     case Int8Kernel::kAvx512:
+    case Int8Kernel::kAvx512Vnni:
       return isa_avx512::int8_matmul_rows(w, row_begin, row_end, a, y, y_stride);
   }
 }

@@ -8,9 +8,12 @@
 //
 // The fixed order (the scalar twin in quant_matmul.cpp is its definition), with
 // tree8(v) = ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7)), the reduction of an 8-float register:
-//  - Q8_0: 32 float accumulators; the value pair l (values 2l, 2l+1, l < 16) of block b adds
+//  - Q8_0, up to kQ8_0RowTokens tokens: 32 float accumulators; the value pair l (values 2l, 2l+1, l
+//  < 16) of block b adds
 //    float(sum of its two products) * (d_w[b] * d_x[b]) to accumulator 16 * (b % 2) + l; the
 //    result is tree8(u) with u_k = (acc_k + acc_{k+16}) + (acc_{k+8} + acc_{k+24}).
+//  - Q8_0, more tokens (the panel kernel): one float accumulator per output, and per block b
+//    in order acc = fma(float(exact integer block product), d_w[b] * d_x[b], acc).
 //  - Q4_K, Q6_K: per super-block, 16 exact integer lanes: the value at activation position p
 //    (0..255, see Int8Activations::q for Q4_K's order) adds scale * code * x to lane
 //    (p % 64) / 4 (Q6_K codes unsigned, 0..63, and lane
@@ -32,13 +35,14 @@ inline bool has_int8_kernel(DType dtype) {
   return dtype == DType::kQ8_0 || dtype == DType::kQ4_K || dtype == DType::kQ6_K;
 }
 
-// Whether matmul takes the integer kernel for a product of n_tokens tokens. Q8_0 products of
-// more than 16 tokens (prefill) are dequantized a few rows at a time and multiplied in float32
-// instead: the tile product reuses each dequantized row across the tokens, which beats the
-// integer kernel's per-block scaling there (1 thread, 64 tokens of 4096x4096: 3.1k against
-// 2.4k tokens/s) and leaves the activations unrounded. The k-quant kernels stay faster.
-inline bool takes_int8_kernel(DType dtype, std::int64_t n_tokens) {
-  return has_int8_kernel(dtype) && (dtype != DType::kQ8_0 || n_tokens <= 16);
+// Q8_0 products of up to this many tokens read each weight row once for all tokens (decode);
+// larger ones take the panel kernel: a few rows widened to int16 and multiplied with vpdpwssd
+// (vpmaddwd on AVX2) against kTokenPanel tokens at a time, twice the multiply-adds per
+// instruction of the float32 broadcast kernel.
+constexpr std::int64_t kQ8_0RowTokens = 16;
+// Rows the panel kernel widens at once: they are reused across every panel of tokens.
+inline std::int64_t q8_0_panel_tile_rows(std::int64_t cols) {
+  return cols > 4096 ? 12 : 48;
 }
 
 // Quantizes x ([n_tokens, cols]) for weights of `weight_dtype` into `storage` (grown, never
@@ -49,9 +53,16 @@ Int8Activations quantize_activations(DType weight_dtype, const float* x, std::in
 Int8Activations quantize_activations(DType weight_dtype, const float* x, std::int64_t n_tokens,
                                      std::int64_t cols);
 
+// One token (cols values) into lane `lane` of a Q8_0 activation panel (Int8Activations::
+// q16_panels; panel and scales point at the panel's codes and scales): every ISA path gives the
+// scalar one's codes and scales (an unsupported one falls back to scalar).
+void quantize_q8_0_panel_token(Isa isa, const float* x, std::int64_t cols, std::int16_t* panel,
+                               float* scales, std::int64_t lane);
+
 // The integer kernels. (vpdpbusd would save one instruction of three in the k-quant inner
-// loops but not the per-sub-block scale products; VNNI has no path of its own yet.)
-enum class Int8Kernel { kScalar, kAvx2, kAvx512 };
+// loops but not the per-sub-block scale products; VNNI serves only the Q8_0 panel kernel.)
+// kAvx512Vnni differs from kAvx512 only in the Q8_0 panel kernel (vpdpwssd), with the same bits.
+enum class Int8Kernel { kScalar, kAvx2, kAvx512, kAvx512Vnni };
 
 bool int8_kernel_supported(Int8Kernel kernel);
 // The kernel of an ISA path (scalar where the CPU lacks it).

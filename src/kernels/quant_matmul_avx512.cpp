@@ -2,6 +2,7 @@
 #include <immintrin.h>
 
 #include "formats/ggml_blocks.h"
+#include "formats/ggml_quants.h"
 #include "kernels/matmul_isa.h"
 #include "kernels/quant_matmul.h"
 
@@ -16,11 +17,68 @@ namespace {
 
 #include "kernels/quant_matmul_avx512-inl.h"
 
+namespace plain {
+#define WHALE_PAIR_DOT(acc, a, b) _mm512_add_epi32(acc, _mm512_madd_epi16(a, b))
+#include "kernels/quant_panel_avx512-inl.h"
+#undef WHALE_PAIR_DOT
+}  // namespace plain
+
+#pragma GCC push_options
+#pragma GCC target("avx512vnni")
+namespace vnni {
+#define WHALE_PAIR_DOT(acc, a, b) _mm512_dpwssd_epi32(acc, a, b)
+#include "kernels/quant_panel_avx512-inl.h"
+#undef WHALE_PAIR_DOT
+}  // namespace vnni
+#pragma GCC pop_options
+
 }  // namespace
 
 void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const Int8Activations& a,
                       float* y, long y_stride) {
   int8_rows(w, row_begin, row_end, a, y, y_stride);
+}
+
+void q8_0_panel_rows(const WeightMatrix& w, long row_begin, long row_end, const Int8Activations& a,
+                     float* y, long y_stride, short* w16, float* dw, bool use_vnni) {
+  if (use_vnni)
+    vnni::q8_0_panel_rows(w, row_begin, row_end, a, y, y_stride, w16, dw);
+  else
+    plain::q8_0_panel_rows(w, row_begin, row_end, a, y, y_stride, w16, dw);
+}
+
+// quant_matmul.cpp's quantize_panel_token: the same float operations per value (max|x| on the
+// bit patterns, x * inv rounded by the 1.5 * 2^23 trick, clamped), so the same codes.
+void quantize_q8_0_panel_token(const float* x, long cols, short* panel, float* scales, long lane) {
+  const __m512i abs_bits = _mm512_set1_epi32(0x7fffffff);
+  const __m512 magic = _mm512_set1_ps(12582912.0f);
+  const __m512 lim = _mm512_set1_ps(32767.0f), neg_lim = _mm512_set1_ps(-32767.0f);
+  int* words = reinterpret_cast<int*>(panel) + lane;  // pair k of the token at words[k * 32]
+  for (long b = 0; b < cols / kQK; ++b) {
+    const __m512 v0 = _mm512_loadu_ps(x + kQK * b), v1 = _mm512_loadu_ps(x + kQK * b + 16);
+    const int top = _mm512_reduce_max_epi32(
+        _mm512_max_epi32(_mm512_and_si512(_mm512_castps_si512(v0), abs_bits),
+                         _mm512_and_si512(_mm512_castps_si512(v1), abs_bits)));
+    __m512i pairs = _mm512_setzero_si512();
+    if (top >= 0x7f800000) {  // NaN or infinity: the scale carries it
+      scales[b * kTokenPanel + lane] = __builtin_nanf("");
+    } else {
+      float amax;
+      __builtin_memcpy(&amax, &top, 4);
+      scales[b * kTokenPanel + lane] = amax / 32767.0f;
+      const __m512 inv = _mm512_set1_ps(amax >= kTinyBlock ? 32767.0f / amax : 0.0f);
+      const auto code = [&](__m512 v) {
+        const __m512 r = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(v, inv), magic), magic);
+        return _mm512_cvtepi32_epi16(
+            _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(r, neg_lim), lim)));
+      };
+      pairs = _mm512_inserti64x4(_mm512_castsi256_si512(code(v0)), code(v1), 1);
+    }
+    int out[16];
+    _mm512_storeu_si512(out, pairs);
+#pragma GCC unroll 16
+    for (int k = 0; k < 16; ++k) words[(16 * b + k) * kTokenPanel] = out[k];
+  }
 }
 
 }  // namespace whale::isa_avx512

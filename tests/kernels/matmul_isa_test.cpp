@@ -164,20 +164,20 @@ TEST_P(MatmulIsaTest, BatchedProductIsOneFmaChainPerOutput) {
   }
 }
 
-// The same on a Q8_0 weight, whose rows the SIMD paths dequantize themselves.
-TEST(MatmulIsa, BatchedQ8_0ProductIsOneFmaChainPerOutput) {
+// The same on a block format without an integer kernel (Q4_0), dequantized a few rows at a time.
+TEST(MatmulIsa, BatchedQ4_0ProductIsOneFmaChainPerOutput) {
   const std::int64_t rows = 29, cols = 96, tokens = 40;
   std::mt19937 rng(4);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<float> src(static_cast<std::size_t>(rows * cols));
   for (float& v : src) v = normal(rng);
-  const std::int64_t row_bytes = dtype_row_bytes(DType::kQ8_0, cols);
+  const std::int64_t row_bytes = dtype_row_bytes(DType::kQ4_0, cols);
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(rows * row_bytes));
   for (std::int64_t r = 0; r < rows; ++r)
-    quantize_row(DType::kQ8_0, src.data() + r * cols, bytes.data() + r * row_bytes, cols);
+    quantize_row(DType::kQ4_0, src.data() + r * cols, bytes.data() + r * row_bytes, cols);
   WeightMatrix w;
-  w.name = "q8_0";
-  w.dtype = DType::kQ8_0;
+  w.name = "q4_0";
+  w.dtype = DType::kQ4_0;
   w.rows = rows;
   w.cols = cols;
   w.data = bytes.data();

@@ -1,7 +1,8 @@
-// matmul on GGML block weights: every int8 kernel the host runs bit-identical to the scalar
-// twin on ragged token and row counts; the block product close to the float32 product of the
-// dequantized weights (within activation-quantization error); the generic dequantizing path
-// for the other block formats; results independent of the thread count.
+// matmul on GGML block weights: every int8 kernel the host runs (the Q8_0 panel kernel with and
+// without VNNI included) bit-identical to the scalar twin on ragged token and row counts; the block
+// product close to the float32 product of the dequantized weights (within activation-quantization
+// error); the generic dequantizing path for the other block formats; results independent of the
+// thread count.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -78,6 +79,8 @@ const char* kernel_name(Int8Kernel k) {
       return "avx2";
     case Int8Kernel::kAvx512:
       return "avx512";
+    case Int8Kernel::kAvx512Vnni:
+      return "avx512vnni";
   }
   return "?";
 }
@@ -93,7 +96,8 @@ TEST_P(Int8KernelTest, BitIdenticalToScalarTwinOnRaggedShapes) {
       for (const std::int64_t cols : {block, 2 * block, 3 * block, 5 * block}) {
         const BlockWeight b =
             make_block_weight(dtype, rows, cols, static_cast<std::uint32_t>(rows * 7 + cols), raw);
-        for (const std::int64_t tokens : {1, 2, 3, 4, 5, 17}) {
+        // Q8_0 takes the panel kernel beyond kQ8_0RowTokens: whole and partial panels.
+        for (const std::int64_t tokens : {1, 2, 3, 4, 5, 16, 17, 32, 33, 70}) {
           const auto x = activations(tokens, cols, static_cast<std::uint32_t>(tokens));
           const Int8Activations a = quantize_activations(dtype, x.data(), tokens, cols);
           std::vector<float> want(static_cast<std::size_t>(tokens * rows)), got(want.size(), NAN);
@@ -114,11 +118,49 @@ TEST_P(Int8KernelTest, BitIdenticalToScalarTwinOnRaggedShapes) {
 INSTANTIATE_TEST_SUITE_P(
     AllKernels, Int8KernelTest,
     ::testing::Combine(::testing::Values(DType::kQ8_0, DType::kQ4_K, DType::kQ6_K),
-                       ::testing::Values(Int8Kernel::kAvx2, Int8Kernel::kAvx512)),
+                       ::testing::Values(Int8Kernel::kAvx2, Int8Kernel::kAvx512,
+                                         Int8Kernel::kAvx512Vnni)),
     [](const auto& p) {
       return std::string(dtype_name(std::get<0>(p.param))) + "_" +
              kernel_name(std::get<1>(p.param));
     });
+
+// The Q8_0 panel quantizer: every SIMD path gives the scalar codes and scales bit for bit,
+// including blocks of zeros, of huge and tiny values, with infinities and NaN, at any lane.
+TEST(Q8_0PanelQuantizer, EveryIsaMatchesScalar) {
+  const std::int64_t cols = 8 * 32;
+  std::mt19937 rng(9);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(static_cast<std::size_t>(cols));
+  for (auto& v : x) v = normal(rng);
+  for (int i = 0; i < 32; ++i) x[static_cast<std::size_t>(32 + i)] = 0.0f;     // block 1
+  for (int i = 0; i < 32; ++i) x[static_cast<std::size_t>(64 + i)] *= 3e37f;   // block 2
+  for (int i = 0; i < 32; ++i) x[static_cast<std::size_t>(96 + i)] *= 1e-40f;  // block 3
+  x[100] = 0.0f;
+  x[130] = INFINITY;                                                                   // block 4
+  x[170] = NAN;                                                                        // block 5
+  for (int i = 0; i < 32; ++i) x[static_cast<std::size_t>(192 + i)] = (i % 3) - 1.0f;  // exact
+  x[250] = 2.5f * x[251];  // ties at the block's maximum
+  for (const std::int64_t lane : {std::int64_t{0}, std::int64_t{13}, kTokenPanel - 1}) {
+    std::vector<std::int16_t> want(static_cast<std::size_t>(kTokenPanel * cols), 7), got = want;
+    std::vector<float> want_scale(static_cast<std::size_t>(kTokenPanel * cols / 32), 7.0f),
+        got_scale = want_scale;
+    quantize_q8_0_panel_token(Isa::kScalar, x.data(), cols, want.data(), want_scale.data(), lane);
+    // Codes are value / scale rounded: each within half a step of the input.
+    for (std::int64_t c = 0; c < 64; ++c) {
+      const float code = want[static_cast<std::size_t>(((c / 2) * kTokenPanel + lane) * 2 + c % 2)];
+      const float scale = want_scale[static_cast<std::size_t>((c / 32) * kTokenPanel + lane)];
+      EXPECT_LE(std::fabs(code * scale - x[static_cast<std::size_t>(c)]), 0.5f * scale + 1e-30f);
+    }
+    for (const Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+      if (!isa_supported(isa)) continue;
+      quantize_q8_0_panel_token(isa, x.data(), cols, got.data(), got_scale.data(), lane);
+      EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * 2)) << isa_name(isa);
+      EXPECT_EQ(0, std::memcmp(want_scale.data(), got_scale.data(), want_scale.size() * 4))
+          << isa_name(isa);
+    }
+  }
+}
 
 // The float32 product of the dequantized weights, and a bound on the integer path's deviation:
 // each activation moves by at most half a quantization step (max|x| / 254 per block for the
@@ -157,7 +199,7 @@ TEST_P(BlockMatmulTest, CloseToFloatProductOfDequantizedWeightsOnEveryIsa) {
   const std::int64_t rows = 37, cols = 4 * dtype_block_elements(dtype) *
                                        (dtype_block_elements(dtype) == 32 ? 8 : 1);
   const BlockWeight b = make_block_weight(dtype, rows, cols, 11);
-  for (const std::int64_t tokens : {1, 3, 17}) {
+  for (const std::int64_t tokens : {1, 3, 17, 40}) {
     const auto x = activations(tokens, cols, 5);
     std::vector<float> want, bound;
     reference_product(b.w, x, tokens, want, bound);
@@ -168,9 +210,8 @@ TEST_P(BlockMatmulTest, CloseToFloatProductOfDequantizedWeightsOnEveryIsa) {
       if (!isa_supported(isa)) continue;
       std::vector<float> got(want.size());
       matmul_rows_isa(isa, b.w, 0, rows, x.data(), tokens, got.data(), rows);
-      // The integer kernels equal their scalar twin bit for bit (the float tile product that
-      // Q8_0 takes for more tokens sums in another order on each ISA).
-      if (takes_int8_kernel(dtype, tokens)) {
+      // The integer kernels equal their scalar twin bit for bit.
+      if (has_int8_kernel(dtype)) {
         EXPECT_EQ(0, std::memcmp(got.data(), scalar.data(), got.size() * 4))
             << dtype_name(dtype) << " " << isa_name(isa)
             << ": public entry point differs from scalar";
