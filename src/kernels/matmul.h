@@ -85,10 +85,12 @@ struct Int8Activations {
   // Not set for Q8_0 weights, which take q16.
   const std::int8_t* q = nullptr;
   const std::int16_t* q16 = nullptr;  // [n_tokens, cols], Q8_0 weights only
-  // Q8_0 weights and more than kQ8_0RowTokens tokens: the int16 codes in token panels
-  // instead, as value pairs, [n_tokens / kTokenPanel rounded up][cols / 2][kTokenPanel][2],
-  // and `scale` as [panel][cols / 32][kTokenPanel]; zero beyond the last token.
+  // More than kRowKernelTokens tokens, any format: int16 codes of 32-value blocks in token
+  // panels instead, as value pairs, [n_tokens / kTokenPanel rounded up][cols / 2][kTokenPanel]
+  // [2], with `scale` and panel_sums (each block's code sum) as [panel][cols / 32][kTokenPanel];
+  // zero beyond the last token.
   const std::int16_t* q16_panels = nullptr;
+  const float* panel_sums = nullptr;
   const float* scale = nullptr;          // [n_tokens, cols / block], or per panel as above
   const std::int16_t* sums16 = nullptr;  // [n_tokens, cols / 16], k-quants only, natural order
 };
@@ -99,6 +101,7 @@ struct ActivationStorage {
   std::vector<std::int16_t> q16;
   std::vector<float> scale;
   std::vector<std::int16_t> sums16;
+  std::vector<float> panel_sums;
   std::vector<float> panels;  // float activations transposed (transpose_to_panels)
 };
 

@@ -9,6 +9,17 @@ namespace whale {
 
 struct Int8Activations;
 
+// A few rows of an integer-format weight widened for the panel kernel (quant_matmul.h): the
+// codes as int16 (Q4_K 0..15, Q6_K less 32), a float scale per sub-block of `pairs` value pairs
+// (d for Q8_0, d * sc for the k-quants) and, for Q4_K, dmin * m per 32-value block.
+struct WidenedRows {
+  const short* w16 = nullptr;    // [rows][cols]
+  const float* scale = nullptr;  // [rows][cols / (2 * pairs)]
+  const float* min = nullptr;    // [rows][cols / 32], Q4_K only
+  long rows = 0, cols = 0;
+  int pairs = 16;  // 16, or 8 for Q6_K's 16-value sub-blocks
+};
+
 namespace isa_avx2 {
 void bf16_to_f32(const unsigned short* in, float* out, long n);
 void matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const float* x,
@@ -19,13 +30,13 @@ void matmul_tile_f32(const float* tile, long n_rows, long cols, const float* x, 
                      long n_tokens, float* y, long y_stride, float* c);
 void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const Int8Activations& a,
                       float* y, long y_stride);
-// The Q8_0 panel kernel (a.q16_panels set); w16 and dw hold q8_0_panel_tile_rows(w.cols) rows
-// of scratch (int16 values, float scales).
-void q8_0_panel_rows(const WeightMatrix& w, long row_begin, long row_end, const Int8Activations& a,
-                     float* y, long y_stride, short* w16, float* dw);
-// One token into lane `lane` of a Q8_0 activation panel: quant_matmul.cpp's
-// quantize_panel_token, bit for bit.
-void quantize_q8_0_panel_token(const float* x, long cols, short* panel, float* scales, long lane);
+// The panel kernel (a.q16_panels set) on rows widened by quant_matmul.cpp: y[t * y_stride + r]
+// for the rows of w.
+void panel_rows(const WidenedRows& w, const Int8Activations& a, float* y, long y_stride);
+// One token into lane `lane` of an activation panel: quant_matmul.cpp's quantize_panel_token,
+// bit for bit.
+void quantize_panel_token(const float* x, long cols, short* panel, float* scales, float* sums,
+                          long lane);
 }  // namespace isa_avx2
 namespace isa_avx512 {
 void bf16_to_f32(const unsigned short* in, float* out, long n);
@@ -36,13 +47,13 @@ void matmul_tile_f32(const float* tile, long n_rows, long cols, const float* x, 
                      long n_tokens, float* y, long y_stride, float* c);
 void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const Int8Activations& a,
                       float* y, long y_stride);
-// The Q8_0 panel kernel (a.q16_panels set); w16 and dw hold q8_0_panel_tile_rows(w.cols) rows
-// of scratch (int16 values, float scales).
-void q8_0_panel_rows(const WeightMatrix& w, long row_begin, long row_end, const Int8Activations& a,
-                     float* y, long y_stride, short* w16, float* dw, bool vnni);
-// One token into lane `lane` of a Q8_0 activation panel: quant_matmul.cpp's
-// quantize_panel_token, bit for bit.
-void quantize_q8_0_panel_token(const float* x, long cols, short* panel, float* scales, long lane);
+// The panel kernel (a.q16_panels set) on rows widened by quant_matmul.cpp: y[t * y_stride + r]
+// for the rows of w.
+void panel_rows(const WidenedRows& w, const Int8Activations& a, float* y, long y_stride, bool vnni);
+// One token into lane `lane` of an activation panel: quant_matmul.cpp's quantize_panel_token,
+// bit for bit.
+void quantize_panel_token(const float* x, long cols, short* panel, float* scales, float* sums,
+                          long lane);
 }  // namespace isa_avx512
 
 }  // namespace whale

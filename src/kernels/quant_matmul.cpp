@@ -14,8 +14,8 @@ namespace whale {
 namespace {
 
 thread_local ActivationStorage activation_scratch;
-thread_local std::vector<std::int16_t> panel_weights;  // the Q8_0 panel kernel's widened rows
-thread_local std::vector<float> panel_weight_scales;
+thread_local std::vector<std::int16_t> panel_weights;  // the panel kernel's widened rows
+thread_local std::vector<float> panel_weight_scales, panel_weight_mins;
 
 template <typename T>
 void grow(std::vector<T>& v, std::int64_t n) {
@@ -49,30 +49,117 @@ float dot_q8_0(const BlockQ8_0* w, const std::int16_t* xq, const float* xd, std:
   return tree8(u);
 }
 
-// The panel kernel's output for the token in `lane` of a panel (quant_matmul.h).
-float dot_q8_0_panel(const BlockQ8_0* w, const std::int16_t* panel, const float* xd,
-                     std::int64_t lane, std::int64_t nb) {
-  float acc = 0.0f;
-  for (std::int64_t b = 0; b < nb; ++b) {
-    std::int32_t sum = 0;
-    for (int k = 0; k < 32; ++k)
-      sum += w[b].qs[k] * panel[((16 * b + k / 2) * kTokenPanel + lane) * 2 + k % 2];
-    acc =
-        std::fma(static_cast<float>(sum), half_to_float(w[b].d) * xd[b * kTokenPanel + lane], acc);
-  }
-  return acc;
-}
-
-// One token into lane `lane` of a Q8_0 activation panel (Int8Activations::q16_panels): the
+// One token into lane `lane` of an activation panel (Int8Activations::q16_panels): the
 // definition the SIMD versions match bit for bit (the same float operations per value).
 void quantize_panel_token_scalar(const float* x, std::int64_t cols, std::int16_t* panel,
-                                 float* scales, std::int64_t lane) {
+                                 float* scales, float* sums, std::int64_t lane) {
   std::int16_t q[kQK];
   for (std::int64_t b = 0; b < cols / kQK; ++b) {
     quantize_int16_blocks(x + kQK * b, kQK, kQK, q, scales + b * kTokenPanel + lane);
+    std::int32_t sum = 0;
     for (std::int64_t k = 0; k < kQK / 2; ++k) {
       panel[((kQK / 2 * b + k) * kTokenPanel + lane) * 2] = q[2 * k];
       panel[((kQK / 2 * b + k) * kTokenPanel + lane) * 2 + 1] = q[2 * k + 1];
+      sum += q[2 * k] + q[2 * k + 1];
+    }
+    sums[b * kTokenPanel + lane] = static_cast<float>(sum);
+  }
+}
+
+// Rows [r0, r1) of w widened for the panel kernel into this thread's scratch (matmul_isa.h).
+WidenedRows widen_rows(const WeightMatrix& w, std::int64_t r0, std::int64_t r1) {
+  WidenedRows out;
+  out.rows = r1 - r0;
+  out.cols = w.cols;
+  out.pairs = w.dtype == DType::kQ6_K ? 8 : 16;
+  const std::int64_t cols = w.cols, nb = cols / kQK, nsub = cols / (2 * out.pairs);
+  grow(panel_weights, out.rows * cols);
+  grow(panel_weight_scales, out.rows * nsub);
+  if (w.dtype == DType::kQ4_K) grow(panel_weight_mins, out.rows * nb);
+  const std::int64_t row_bytes = dtype_row_bytes(w.dtype, cols);
+  for (std::int64_t r = 0; r < out.rows; ++r) {
+    const std::uint8_t* row = w.data + (r0 + r) * row_bytes;
+    std::int16_t* q = panel_weights.data() + r * cols;
+    float* scale = panel_weight_scales.data() + r * nsub;
+    switch (w.dtype) {
+      case DType::kQ8_0: {
+        const auto* blocks = reinterpret_cast<const BlockQ8_0*>(row);
+        for (std::int64_t b = 0; b < nb; ++b) {
+          scale[b] = half_to_float(blocks[b].d);
+          for (int k = 0; k < kQK; ++k) q[kQK * b + k] = blocks[b].qs[k];
+        }
+        break;
+      }
+      case DType::kQ4_K: {
+        const auto* blocks = reinterpret_cast<const BlockQ4_K*>(row);
+        float* min = panel_weight_mins.data() + r * nb;
+        for (std::int64_t s = 0; s < cols / kQK_K; ++s) {
+          const float d = half_to_float(blocks[s].d), dmin = half_to_float(blocks[s].dmin);
+          for (int j = 0; j < 8; ++j) {  // sub-block j: nibble j % 2 of bytes 32 (j / 2) + [0, 32)
+            int sc, m;
+            k_scale_min(j, blocks[s].scales, &sc, &m);
+            scale[8 * s + j] = d * static_cast<float>(sc);
+            min[8 * s + j] = dmin * static_cast<float>(m);
+            const std::uint8_t* codes = blocks[s].qs + 32 * (j / 2);
+            std::int16_t* o = q + kQK_K * s + 32 * j;
+            for (int l = 0; l < 32; ++l) o[l] = j % 2 ? codes[l] >> 4 : codes[l] & 0xf;
+          }
+        }
+        break;
+      }
+      default: {  // Q6_K, as dequantize_q6_k orders its values
+        const auto* blocks = reinterpret_cast<const BlockQ6_K*>(row);
+        for (std::int64_t s = 0; s < cols / kQK_K; ++s) {
+          const float d = half_to_float(blocks[s].d);
+          for (int i = 0; i < 16; ++i)
+            scale[16 * s + i] = d * static_cast<float>(blocks[s].scales[i]);
+          for (int half = 0; half < 2; ++half) {
+            const std::uint8_t* ql = blocks[s].ql + 64 * half;
+            const std::uint8_t* qh = blocks[s].qh + 32 * half;
+            std::int16_t* o = q + kQK_K * s + 128 * half;
+            for (int k = 0; k < 4; ++k)
+              for (int l = 0; l < 32; ++l) {
+                const std::uint8_t low_byte = ql[32 * (k % 2) + l];
+                const int low = k < 2 ? low_byte & 0xf : low_byte >> 4;
+                o[32 * k + l] =
+                    static_cast<std::int16_t>((low | (((qh[l] >> (2 * k)) & 3) << 4)) - 32);
+              }
+          }
+        }
+        break;
+      }
+    }
+  }
+  out.w16 = panel_weights.data();
+  out.scale = panel_weight_scales.data();
+  out.min = w.dtype == DType::kQ4_K ? panel_weight_mins.data() : nullptr;
+  return out;
+}
+
+// The panel kernel's definition (quant_matmul.h) on widened rows: y[t * y_stride + r].
+void panel_rows_scalar(const WidenedRows& w, const Int8Activations& a, float* y,
+                       std::int64_t y_stride) {
+  const std::int64_t cols = w.cols, nb = cols / kQK, nsub = cols / (2 * w.pairs);
+  for (std::int64_t r = 0; r < w.rows; ++r) {
+    for (std::int64_t t = 0; t < a.n_tokens; ++t) {
+      const std::int64_t p = t / kTokenPanel, lane = t % kTokenPanel;
+      const std::int16_t* panel = a.q16_panels + p * kTokenPanel * cols;
+      const float* xs = a.scale + p * kTokenPanel * nb;
+      const float* xsum = a.panel_sums + p * kTokenPanel * nb;
+      const std::int16_t* q = w.w16 + r * cols;
+      float acc = 0.0f;
+      for (std::int64_t b = 0; b < nb; ++b) {
+        const float dx = xs[b * kTokenPanel + lane];
+        for (std::int64_t v0 = kQK * b; v0 < kQK * (b + 1); v0 += 2 * w.pairs) {
+          std::int32_t sum = 0;
+          for (std::int64_t v = v0; v < v0 + 2 * w.pairs; ++v)
+            sum += q[v] * panel[((v / 2) * kTokenPanel + lane) * 2 + v % 2];
+          acc = std::fma(static_cast<float>(sum), w.scale[r * nsub + v0 / (2 * w.pairs)] * dx, acc);
+        }
+        if (w.min != nullptr)
+          acc = std::fma(xsum[b * kTokenPanel + lane], -w.min[r * nb + b] * dx, acc);
+      }
+      y[t * y_stride + r] = acc;
     }
   }
 }
@@ -149,13 +236,6 @@ void int8_matmul_rows_scalar(const WeightMatrix& w, std::int64_t row_begin, std:
       float out;
       switch (w.dtype) {
         case DType::kQ8_0:
-          if (a.q16_panels != nullptr) {
-            const std::int64_t panel = t / kTokenPanel;
-            out = dot_q8_0_panel(reinterpret_cast<const BlockQ8_0*>(row),
-                                 a.q16_panels + panel * kTokenPanel * w.cols,
-                                 a.scale + panel * kTokenPanel * nb, t % kTokenPanel, nb);
-            break;
-          }
           out = dot_q8_0(reinterpret_cast<const BlockQ8_0*>(row), a.q16 + t * w.cols, xd, nb);
           break;
         case DType::kQ4_K:
@@ -182,33 +262,37 @@ Int8Activations quantize_activations(DType weight_dtype, const float* x, std::in
   Int8Activations a;
   a.n_tokens = n_tokens;
   a.cols = cols;
-  a.block = weight_dtype == DType::kQ8_0 ? kQK : kQK_K;
-  grow(s.scale, n_tokens * (cols / a.block) + 16);
-  a.scale = s.scale.data();
-  if (weight_dtype == DType::kQ8_0 && n_tokens > kQ8_0RowTokens) {
-    // Each token into q16's tail in natural order, then into the panels: value pairs as one
-    // 32-bit word, token-minor.
+  if (n_tokens > kRowKernelTokens) {
+    // Int16 blocks of 32, each token straight into its lane of a panel: value pairs as one
+    // 32-bit word, token-minor; scales and code sums per block likewise.
+    a.block = kQK;
     const std::int64_t nb = cols / kQK, panels = (n_tokens + kTokenPanel - 1) / kTokenPanel;
-    const std::int64_t panel_values = panels * kTokenPanel * cols;
-    grow(s.q16, panel_values);
-    grow(s.scale, panels * kTokenPanel * nb + nb);
-    a.scale = s.scale.data();
+    grow(s.q16, panels * kTokenPanel * cols);
+    grow(s.scale, panels * kTokenPanel * nb);
+    grow(s.panel_sums, panels * kTokenPanel * nb);
     const Isa isa = active_isa();
     for (std::int64_t t = 0; t < panels * kTokenPanel; ++t) {
-      std::int16_t* panel = s.q16.data() + (t / kTokenPanel) * kTokenPanel * cols;
-      float* scales = s.scale.data() + (t / kTokenPanel) * kTokenPanel * nb;
-      const std::int64_t lane = t % kTokenPanel;
-      if (t >= n_tokens) {  // padding: zero codes and scales
+      const std::int64_t p = t / kTokenPanel, lane = t % kTokenPanel;
+      std::int16_t* panel = s.q16.data() + p * kTokenPanel * cols;
+      float* scales = s.scale.data() + p * kTokenPanel * nb;
+      float* sums = s.panel_sums.data() + p * kTokenPanel * nb;
+      if (t >= n_tokens) {  // padding: zero codes, scales and sums
         for (std::int64_t k = 0; k < cols / 2; ++k)
           panel[(k * kTokenPanel + lane) * 2] = panel[(k * kTokenPanel + lane) * 2 + 1] = 0;
-        for (std::int64_t b = 0; b < nb; ++b) scales[b * kTokenPanel + lane] = 0.0f;
+        for (std::int64_t b = 0; b < nb; ++b)
+          scales[b * kTokenPanel + lane] = sums[b * kTokenPanel + lane] = 0.0f;
       } else {
-        quantize_q8_0_panel_token(isa, x + t * cols, cols, panel, scales, lane);
+        quantize_panel_token(isa, x + t * cols, cols, panel, scales, sums, lane);
       }
     }
     a.q16_panels = s.q16.data();
+    a.scale = s.scale.data();
+    a.panel_sums = s.panel_sums.data();
     return a;
   }
+  a.block = weight_dtype == DType::kQ8_0 ? kQK : kQK_K;
+  grow(s.scale, n_tokens * (cols / a.block) + 16);
+  a.scale = s.scale.data();
   if (weight_dtype == DType::kQ8_0) {
     grow(s.q16, n_tokens * cols + 32);  // slack: kernels may load a whole vector at the end
     for (std::int64_t t = 0; t < n_tokens; ++t)
@@ -232,16 +316,16 @@ Int8Activations quantize_activations(DType weight_dtype, const float* x, std::in
   return a;
 }
 
-void quantize_q8_0_panel_token(Isa isa, const float* x, std::int64_t cols, std::int16_t* panel,
-                               float* scales, std::int64_t lane) {
+void quantize_panel_token(Isa isa, const float* x, std::int64_t cols, std::int16_t* panel,
+                          float* scales, float* sums, std::int64_t lane) {
   if (!isa_supported(isa)) isa = Isa::kScalar;
   switch (isa) {
     case Isa::kAvx512:
-      return isa_avx512::quantize_q8_0_panel_token(x, cols, panel, scales, lane);
+      return isa_avx512::quantize_panel_token(x, cols, panel, scales, sums, lane);
     case Isa::kAvx2:
-      return isa_avx2::quantize_q8_0_panel_token(x, cols, panel, scales, lane);
+      return isa_avx2::quantize_panel_token(x, cols, panel, scales, sums, lane);
     case Isa::kScalar:
-      return quantize_panel_token_scalar(x, cols, panel, scales, lane);
+      return quantize_panel_token_scalar(x, cols, panel, scales, sums, lane);
   }
 }
 
@@ -276,16 +360,24 @@ void int8_matmul_rows(Int8Kernel kernel, const WeightMatrix& w, std::int64_t row
                       std::int64_t row_end, const Int8Activations& a, float* y,
                       std::int64_t y_stride) {
   if (!int8_kernel_supported(kernel)) kernel = Int8Kernel::kScalar;
-  if (w.dtype == DType::kQ8_0 && a.q16_panels != nullptr && kernel != Int8Kernel::kScalar) {
-    const std::int64_t tile = q8_0_panel_tile_rows(w.cols);
-    grow(panel_weights, tile * w.cols);
-    grow(panel_weight_scales, tile * (w.cols / kQK));
-    if (kernel == Int8Kernel::kAvx2)
-      isa_avx2::q8_0_panel_rows(w, row_begin, row_end, a, y, y_stride, panel_weights.data(),
-                                panel_weight_scales.data());
-    else
-      isa_avx512::q8_0_panel_rows(w, row_begin, row_end, a, y, y_stride, panel_weights.data(),
-                                  panel_weight_scales.data(), kernel == Int8Kernel::kAvx512Vnni);
+  if (a.q16_panels != nullptr) {  // the panel kernel, a tile of widened rows at a time
+    const std::int64_t tile = panel_tile_rows(w.cols);
+    for (std::int64_t r0 = row_begin; r0 < row_end; r0 += tile) {
+      const WidenedRows rows = widen_rows(w, r0, std::min(row_end, r0 + tile));
+      float* yr = y + (r0 - row_begin);
+      switch (kernel) {
+        case Int8Kernel::kScalar:
+          panel_rows_scalar(rows, a, yr, y_stride);
+          break;
+        case Int8Kernel::kAvx2:
+          isa_avx2::panel_rows(rows, a, yr, y_stride);
+          break;
+        case Int8Kernel::kAvx512:
+        case Int8Kernel::kAvx512Vnni:
+          isa_avx512::panel_rows(rows, a, yr, y_stride, kernel == Int8Kernel::kAvx512Vnni);
+          break;
+      }
+    }
     return;
   }
   switch (kernel) {

@@ -220,38 +220,58 @@ struct Q6KKernel {
 
 #include "kernels/quant_tiles-inl.h"
 
-// The Q8_0 panel kernel (quant_matmul.h) on 8-lane registers: R rows against 16 tokens (half
-// a panel, from token `half` * 16), into c [R][16]. The integer sums and the float chain are
-// the AVX-512 kernel's, so are the bits.
-template <int R>
-inline void q8_0_panel_tile(const short* w16, long cols, const float* dw, long nb,
-                            const short* panel, const float* xs, int half, float* c) {
+// The panel kernel (quant_matmul.h) on 8-lane registers: R rows against 16 tokens (half a
+// panel, from token `half` * 16), into c [R][16]. The integer sums and the float chain are the
+// AVX-512 kernel's, so are the bits.
+template <int R, int kPairs, bool kMins>
+inline void panel_tile(const WidenedRows& w, long row, const short* panel, const float* xs,
+                       const float* xsum, int half, float* c) {
+  const long cols = w.cols, nb = cols / 32, nsub = cols / (2 * kPairs);
+  const short* w16 = w.w16 + row * cols;
+  const float* dw = w.scale + row * nsub;
+  const float* mw = kMins ? w.min + row * nb : nullptr;
   __m256 acc[R][2];
 #pragma GCC unroll 3
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
   for (long b = 0; b < nb; ++b) {
-    __m256i isum[R][2];
-#pragma GCC unroll 3
-    for (int r = 0; r < R; ++r) isum[r][0] = isum[r][1] = _mm256_setzero_si256();
-    const short* x = panel + b * 16 * 2 * kTokenPanel + 32 * half;
-#pragma GCC unroll 16
-    for (int p = 0; p < 16; ++p) {
-      const __m256i x0 = load256(x + 2 * kTokenPanel * p);
-      const __m256i x1 = load256(x + 2 * kTokenPanel * p + 16);
-#pragma GCC unroll 3
-      for (int r = 0; r < R; ++r) {
-        const __m256i wp = _mm256_broadcastd_epi32(_mm_loadu_si32(w16 + r * cols + 32 * b + 2 * p));
-        isum[r][0] = _mm256_add_epi32(isum[r][0], _mm256_madd_epi16(wp, x0));
-        isum[r][1] = _mm256_add_epi32(isum[r][1], _mm256_madd_epi16(wp, x1));
-      }
-    }
     const float* d = xs + kTokenPanel * b + 16 * half;
     const __m256 d0 = _mm256_loadu_ps(d), d1 = _mm256_loadu_ps(d + 8);
+    for (int h = 0; h < 16 / kPairs; ++h) {
+      __m256i isum[R][2];
 #pragma GCC unroll 3
-    for (int r = 0; r < R; ++r) {
-      const __m256 s = _mm256_set1_ps(dw[r * nb + b]);
-      acc[r][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r][0]), _mm256_mul_ps(s, d0), acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r][1]), _mm256_mul_ps(s, d1), acc[r][1]);
+      for (int r = 0; r < R; ++r) isum[r][0] = isum[r][1] = _mm256_setzero_si256();
+      const long pair0 = 16 * b + kPairs * h;
+      const short* x = panel + pair0 * 2 * kTokenPanel + 32 * half;
+#pragma GCC unroll 16
+      for (int p = 0; p < kPairs; ++p) {
+        const __m256i x0 = load256(x + 2 * kTokenPanel * p);
+        const __m256i x1 = load256(x + 2 * kTokenPanel * p + 16);
+#pragma GCC unroll 3
+        for (int r = 0; r < R; ++r) {
+          const __m256i wp =
+              _mm256_broadcastd_epi32(_mm_loadu_si32(w16 + r * cols + 2 * (pair0 + p)));
+          isum[r][0] = _mm256_add_epi32(isum[r][0], _mm256_madd_epi16(wp, x0));
+          isum[r][1] = _mm256_add_epi32(isum[r][1], _mm256_madd_epi16(wp, x1));
+        }
+      }
+#pragma GCC unroll 3
+      for (int r = 0; r < R; ++r) {
+        const __m256 s = _mm256_set1_ps(dw[r * nsub + pair0 / kPairs]);
+        acc[r][0] =
+            _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r][0]), _mm256_mul_ps(s, d0), acc[r][0]);
+        acc[r][1] =
+            _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r][1]), _mm256_mul_ps(s, d1), acc[r][1]);
+      }
+    }
+    if (kMins) {
+      const float* xm = xsum + kTokenPanel * b + 16 * half;
+      const __m256 s0 = _mm256_loadu_ps(xm), s1 = _mm256_loadu_ps(xm + 8);
+#pragma GCC unroll 3
+      for (int r = 0; r < R; ++r) {
+        const __m256 m = _mm256_set1_ps(-mw[r * nb + b]);
+        acc[r][0] = _mm256_fmadd_ps(s0, _mm256_mul_ps(m, d0), acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(s1, _mm256_mul_ps(m, d1), acc[r][1]);
+      }
     }
   }
 #pragma GCC unroll 3
@@ -261,51 +281,43 @@ inline void q8_0_panel_tile(const short* w16, long cols, const float* dw, long n
   }
 }
 
-}  // namespace
-
-void q8_0_panel_rows(const WeightMatrix& w, long row_begin, long row_end, const Int8Activations& a,
-                     float* y, long y_stride, short* w16, float* dw) {
-  const long cols = w.cols, nb = cols / kQK, row_bytes = nb * static_cast<long>(sizeof(BlockQ8_0));
-  const long tile = q8_0_panel_tile_rows(cols);
+template <int kPairs, bool kMins>
+void panel_rows_of(const WidenedRows& w, const Int8Activations& a, float* y, long y_stride) {
+  const long nb = w.cols / 32;
   const long panels = (a.n_tokens + kTokenPanel - 1) / kTokenPanel;
-  for (long r0 = row_begin; r0 < row_end; r0 += tile) {
-    const long r1 = r0 + tile < row_end ? r0 + tile : row_end;
-    for (long r = r0; r < r1; ++r) {
-      const auto* blocks = reinterpret_cast<const BlockQ8_0*>(w.data + r * row_bytes);
-      for (long b = 0; b < nb; ++b) {
-        dw[(r - r0) * nb + b] = _cvtsh_ss(blocks[b].d);
-        const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[b].qs));
-        const __m128i q_hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[b].qs + 16));
-        short* out = w16 + (r - r0) * cols + kQK * b;
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_cvtepi8_epi16(q));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 16), _mm256_cvtepi8_epi16(q_hi));
-      }
-    }
-    for (long p = 0; p < panels; ++p) {
-      const short* panel = a.q16_panels + p * kTokenPanel * cols;
-      const float* xs = a.scale + p * kTokenPanel * nb;
-      for (int half = 0; half < 2; ++half) {
-        const long t0 = kTokenPanel * p + 16 * half;
-        if (t0 >= a.n_tokens) break;
-        const long nt = a.n_tokens - t0 < 16 ? a.n_tokens - t0 : 16;
-        for (long g = r0; g < r1; g += 3) {
-          const long n = r1 - g < 3 ? r1 - g : 3;
-          const short* wg = w16 + (g - r0) * cols;
-          const float* dg = dw + (g - r0) * nb;
-          float c[3 * 16];
-          if (n == 1)
-            q8_0_panel_tile<1>(wg, cols, dg, nb, panel, xs, half, c);
-          else if (n == 2)
-            q8_0_panel_tile<2>(wg, cols, dg, nb, panel, xs, half, c);
-          else
-            q8_0_panel_tile<3>(wg, cols, dg, nb, panel, xs, half, c);
-          for (long i = 0; i < n; ++i)
-            for (long t = 0; t < nt; ++t)
-              y[(t0 + t) * y_stride + (g + i - row_begin)] = c[16 * i + t];
-        }
+  for (long p = 0; p < panels; ++p) {
+    const short* panel = a.q16_panels + p * kTokenPanel * w.cols;
+    const float* xs = a.scale + p * kTokenPanel * nb;
+    const float* xsum = a.panel_sums + p * kTokenPanel * nb;
+    for (int half = 0; half < 2; ++half) {
+      const long t0 = kTokenPanel * p + 16 * half;
+      if (t0 >= a.n_tokens) break;
+      const long nt = a.n_tokens - t0 < 16 ? a.n_tokens - t0 : 16;
+      for (long g = 0; g < w.rows; g += 3) {
+        const long n = w.rows - g < 3 ? w.rows - g : 3;
+        float c[3 * 16];
+        if (n == 1)
+          panel_tile<1, kPairs, kMins>(w, g, panel, xs, xsum, half, c);
+        else if (n == 2)
+          panel_tile<2, kPairs, kMins>(w, g, panel, xs, xsum, half, c);
+        else
+          panel_tile<3, kPairs, kMins>(w, g, panel, xs, xsum, half, c);
+        for (long i = 0; i < n; ++i)
+          for (long t = 0; t < nt; ++t) y[(t0 + t) * y_stride + g + i] = c[16 * i + t];
       }
     }
   }
+}
+
+}  // namespace
+
+void panel_rows(const WidenedRows& w, const Int8Activations& a, float* y, long y_stride) {
+  if (w.pairs == 8)
+    panel_rows_of<8, false>(w, a, y, y_stride);
+  else if (w.min != nullptr)
+    panel_rows_of<16, true>(w, a, y, y_stride);
+  else
+    panel_rows_of<16, false>(w, a, y, y_stride);
 }
 
 void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const Int8Activations& a,
@@ -314,7 +326,8 @@ void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const
 }
 
 // quant_matmul.cpp's quantize_panel_token, as the AVX-512 version: the same codes.
-void quantize_q8_0_panel_token(const float* x, long cols, short* panel, float* scales, long lane) {
+void quantize_panel_token(const float* x, long cols, short* panel, float* scales, float* sums,
+                          long lane) {
   const __m256i abs_bits = _mm256_set1_epi32(0x7fffffff);
   const __m256 magic = _mm256_set1_ps(12582912.0f);
   const __m256 lim = _mm256_set1_ps(32767.0f), neg_lim = _mm256_set1_ps(-32767.0f);
@@ -331,6 +344,7 @@ void quantize_q8_0_panel_token(const float* x, long cols, short* panel, float* s
     m4 = _mm_max_epi32(m4, _mm_shuffle_epi32(m4, 0xb1));
     const int top = _mm_cvtsi128_si32(m4);
     int out[16] = {};
+    int sum = 0;
     if (top >= 0x7f800000) {  // NaN or infinity: the scale carries it
       scales[b * kTokenPanel + lane] = __builtin_nanf("");
     } else {
@@ -343,6 +357,12 @@ void quantize_q8_0_panel_token(const float* x, long cols, short* panel, float* s
         const __m256 r = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(v[i], inv), magic), magic);
         q[i] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(r, neg_lim), lim));
       }
+      const __m256i q4 =
+          _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+      __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(q4), _mm256_extracti128_si256(q4, 1));
+      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+      sum = _mm_cvtsi128_si32(s4);
       // packs interleaves 128-bit halves; the permute restores value order.
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
                           _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xd8));
@@ -350,6 +370,7 @@ void quantize_q8_0_panel_token(const float* x, long cols, short* panel, float* s
                           _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xd8));
     }
     for (int k = 0; k < 16; ++k) words[(16 * b + k) * kTokenPanel] = out[k];
+    sums[b * kTokenPanel + lane] = static_cast<float>(sum);
   }
 }
 

@@ -39,17 +39,18 @@ void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const
   int8_rows(w, row_begin, row_end, a, y, y_stride);
 }
 
-void q8_0_panel_rows(const WeightMatrix& w, long row_begin, long row_end, const Int8Activations& a,
-                     float* y, long y_stride, short* w16, float* dw, bool use_vnni) {
+void panel_rows(const WidenedRows& w, const Int8Activations& a, float* y, long y_stride,
+                bool use_vnni) {
   if (use_vnni)
-    vnni::q8_0_panel_rows(w, row_begin, row_end, a, y, y_stride, w16, dw);
+    vnni::panel_rows(w, a, y, y_stride);
   else
-    plain::q8_0_panel_rows(w, row_begin, row_end, a, y, y_stride, w16, dw);
+    plain::panel_rows(w, a, y, y_stride);
 }
 
 // quant_matmul.cpp's quantize_panel_token: the same float operations per value (max|x| on the
 // bit patterns, x * inv rounded by the 1.5 * 2^23 trick, clamped), so the same codes.
-void quantize_q8_0_panel_token(const float* x, long cols, short* panel, float* scales, long lane) {
+void quantize_panel_token(const float* x, long cols, short* panel, float* scales, float* sums,
+                          long lane) {
   const __m512i abs_bits = _mm512_set1_epi32(0x7fffffff);
   const __m512 magic = _mm512_set1_ps(12582912.0f);
   const __m512 lim = _mm512_set1_ps(32767.0f), neg_lim = _mm512_set1_ps(-32767.0f);
@@ -60,6 +61,7 @@ void quantize_q8_0_panel_token(const float* x, long cols, short* panel, float* s
         _mm512_max_epi32(_mm512_and_si512(_mm512_castps_si512(v0), abs_bits),
                          _mm512_and_si512(_mm512_castps_si512(v1), abs_bits)));
     __m512i pairs = _mm512_setzero_si512();
+    int sum = 0;
     if (top >= 0x7f800000) {  // NaN or infinity: the scale carries it
       scales[b * kTokenPanel + lane] = __builtin_nanf("");
     } else {
@@ -69,11 +71,14 @@ void quantize_q8_0_panel_token(const float* x, long cols, short* panel, float* s
       const __m512 inv = _mm512_set1_ps(amax >= kTinyBlock ? 32767.0f / amax : 0.0f);
       const auto code = [&](__m512 v) {
         const __m512 r = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(v, inv), magic), magic);
-        return _mm512_cvtepi32_epi16(
-            _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(r, neg_lim), lim)));
+        return _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(r, neg_lim), lim));
       };
-      pairs = _mm512_inserti64x4(_mm512_castsi256_si512(code(v0)), code(v1), 1);
+      const __m512i q0 = code(v0), q1 = code(v1);
+      sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+      pairs = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi32_epi16(q0)),
+                                 _mm512_cvtepi32_epi16(q1), 1);
     }
+    sums[b * kTokenPanel + lane] = static_cast<float>(sum);
     int out[16];
     _mm512_storeu_si512(out, pairs);
 #pragma GCC unroll 16

@@ -96,7 +96,7 @@ TEST_P(Int8KernelTest, BitIdenticalToScalarTwinOnRaggedShapes) {
       for (const std::int64_t cols : {block, 2 * block, 3 * block, 5 * block}) {
         const BlockWeight b =
             make_block_weight(dtype, rows, cols, static_cast<std::uint32_t>(rows * 7 + cols), raw);
-        // Q8_0 takes the panel kernel beyond kQ8_0RowTokens: whole and partial panels.
+        // The panel kernel beyond kRowKernelTokens: whole and partial panels.
         for (const std::int64_t tokens : {1, 2, 3, 4, 5, 16, 17, 32, 33, 70}) {
           const auto x = activations(tokens, cols, static_cast<std::uint32_t>(tokens));
           const Int8Activations a = quantize_activations(dtype, x.data(), tokens, cols);
@@ -125,9 +125,9 @@ INSTANTIATE_TEST_SUITE_P(
              kernel_name(std::get<1>(p.param));
     });
 
-// The Q8_0 panel quantizer: every SIMD path gives the scalar codes and scales bit for bit,
+// The panel quantizer: every SIMD path gives the scalar codes and scales bit for bit,
 // including blocks of zeros, of huge and tiny values, with infinities and NaN, at any lane.
-TEST(Q8_0PanelQuantizer, EveryIsaMatchesScalar) {
+TEST(PanelQuantizer, EveryIsaMatchesScalar) {
   const std::int64_t cols = 8 * 32;
   std::mt19937 rng(9);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -144,19 +144,29 @@ TEST(Q8_0PanelQuantizer, EveryIsaMatchesScalar) {
   for (const std::int64_t lane : {std::int64_t{0}, std::int64_t{13}, kTokenPanel - 1}) {
     std::vector<std::int16_t> want(static_cast<std::size_t>(kTokenPanel * cols), 7), got = want;
     std::vector<float> want_scale(static_cast<std::size_t>(kTokenPanel * cols / 32), 7.0f),
-        got_scale = want_scale;
-    quantize_q8_0_panel_token(Isa::kScalar, x.data(), cols, want.data(), want_scale.data(), lane);
+        got_scale = want_scale, want_sum = want_scale, got_sum = want_scale;
+    quantize_panel_token(Isa::kScalar, x.data(), cols, want.data(), want_scale.data(),
+                         want_sum.data(), lane);
     // Codes are value / scale rounded: each within half a step of the input.
     for (std::int64_t c = 0; c < 64; ++c) {
       const float code = want[static_cast<std::size_t>(((c / 2) * kTokenPanel + lane) * 2 + c % 2)];
       const float scale = want_scale[static_cast<std::size_t>((c / 32) * kTokenPanel + lane)];
       EXPECT_LE(std::fabs(code * scale - x[static_cast<std::size_t>(c)]), 0.5f * scale + 1e-30f);
     }
+    // Each block's sum is its codes' sum.
+    for (std::int64_t b = 0; b < cols / 32; ++b) {
+      float sum = 0.0f;
+      for (std::int64_t c = 32 * b; c < 32 * b + 32; ++c)
+        sum += want[static_cast<std::size_t>(((c / 2) * kTokenPanel + lane) * 2 + c % 2)];
+      EXPECT_EQ(sum, want_sum[static_cast<std::size_t>(b * kTokenPanel + lane)]) << "block " << b;
+    }
     for (const Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
       if (!isa_supported(isa)) continue;
-      quantize_q8_0_panel_token(isa, x.data(), cols, got.data(), got_scale.data(), lane);
+      quantize_panel_token(isa, x.data(), cols, got.data(), got_scale.data(), got_sum.data(), lane);
       EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * 2)) << isa_name(isa);
       EXPECT_EQ(0, std::memcmp(want_scale.data(), got_scale.data(), want_scale.size() * 4))
+          << isa_name(isa);
+      EXPECT_EQ(0, std::memcmp(want_sum.data(), got_sum.data(), want_sum.size() * 4))
           << isa_name(isa);
     }
   }
