@@ -39,6 +39,21 @@ void dot_rows_f32_isa(Isa isa, const float* q, std::int64_t q_stride, std::int64
                       const float* x, std::int64_t x_stride, std::int64_t k, float* out,
                       std::int64_t out_stride, std::int64_t n);
 
+// axpy_rows_f32 and dot_rows_f32 on BF16 rows x (an attention cache's), widened in registers:
+// exactly the results of the float32 versions on the rows converted to float32.
+void axpy_rows_bf16(const float* a, std::int64_t a_stride, std::int64_t m, const std::uint16_t* x,
+                    std::int64_t x_stride, std::int64_t k, float* y, std::int64_t y_stride,
+                    std::int64_t n);
+void axpy_rows_bf16_isa(Isa isa, const float* a, std::int64_t a_stride, std::int64_t m,
+                        const std::uint16_t* x, std::int64_t x_stride, std::int64_t k, float* y,
+                        std::int64_t y_stride, std::int64_t n);
+void dot_rows_bf16(const float* q, std::int64_t q_stride, std::int64_t m, const std::uint16_t* x,
+                   std::int64_t x_stride, std::int64_t k, float* out, std::int64_t out_stride,
+                   std::int64_t n);
+void dot_rows_bf16_isa(Isa isa, const float* q, std::int64_t q_stride, std::int64_t m,
+                       const std::uint16_t* x, std::int64_t x_stride, std::int64_t k, float* out,
+                       std::int64_t out_stride, std::int64_t n);
+
 // v[i] = exp(v[i] - shift) for i < n, where every v[i] - shift <= 0 (softmax after its
 // maximum): within a few ulp of std::exp on the SIMD paths (a degree-6 polynomial on the
 // reduced argument), std::exp itself on the scalar one. Arguments below -87.3 (and -inf)

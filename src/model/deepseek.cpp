@@ -336,15 +336,15 @@ T* grow(std::vector<T>& v, std::int64_t n) {
 
 // Per-thread scratch for attention, grown as contexts lengthen.
 struct AttentionScratch {
-  std::vector<float> w_uk, o_lat, scores, rows, run_max, run_sum;
+  std::vector<float> w_uk, o_lat, scores, run_max, run_sum;
   // Expanded form: one head's keys [N, dq], values [key blocks][dv][kKeyBlock], the expansion
   // of a key block [kKeyBlock, dn + dv], its queries [T, dq], W_UK [dn, rkv] (split form), a
   // block's probabilities [kQueryBlock, kKeyBlock], P·V and the output rows [kQueryBlock, dv].
   std::vector<float> keys, values_t, expansion, queries, w_uk_t, probs, pv, out;
 };
 
-// Cached positions per attention block: the scores of a block for all of a thread's heads and
-// (BF16 cache) its rows converted to F32 stay in L2 while they are used.
+// Cached positions per attention block: the scores of a block for all heads and its rows stay
+// in L2 while they are used.
 constexpr std::int64_t kAttentionBlock = 64;
 // Absorbed form: a token's cached positions are split into at most this many chunks, each a
 // partial softmax that one thread computes, of kAttentionBlock * 2^k positions: the least
@@ -543,8 +543,8 @@ void DeepSeekModel::attention_absorbed(std::int64_t layer, std::span<const Batch
 
   // 2. Per token, the cached positions in chunks (absorbed_chunk: a function of the context
   // length alone, never of the thread count), each chunk a partial softmax over all heads:
-  // threads split the cache, each row is read (and converted from BF16) once, and every head
-  // scores against it while it is in L1. Then the partials are merged in chunk order and
+  // threads split the cache, each row is read once per six heads, and every head scores
+  // against it while it is in L1. Then the partials are merged in chunk order and
   // W_UV applied, heads split over threads.
   const std::int64_t part_stride = nh * (rkv + 2);  // [head][rkv] outputs, then max, sum
   float* parts = grow(buf_.attn_parts, kMaxAttentionChunks * part_stride);
@@ -557,7 +557,6 @@ void DeepSeekModel::attention_absorbed(std::int64_t layer, std::span<const Batch
     pool.parallel_for(n_chunks, 1, [&](std::int64_t c_begin, std::int64_t c_end, int) {
       AttentionScratch& s = attention_scratch;
       float* scores = grow(s.scores, nh * kAttentionBlock);  // [head][block position]
-      float* rows = grow(s.rows, kAttentionBlock * width);   // F32 copies of BF16 cache rows
       for (std::int64_t ch = c_begin; ch < c_end; ++ch) {
         float* o_lat = parts + ch * part_stride;
         float* run_max = o_lat + nh * rkv;
@@ -568,18 +567,21 @@ void DeepSeekModel::attention_absorbed(std::int64_t layer, std::span<const Batch
         const std::int64_t end = std::min(n_ctx, (ch + 1) * chunk);
         for (std::int64_t t0 = ch * chunk; t0 < end; t0 += kAttentionBlock) {
           const std::int64_t nb = std::min(kAttentionBlock, end - t0);
-          // An F32 cache's rows of one sequence are consecutive; a BF16 one's are converted.
+          // A sequence's rows of a layer are consecutive in either cache; BF16 rows are
+          // widened in registers by the kernels (the same results as on float32 copies).
           const float* block = cache.row_f32(layer, tok.seq, t0);
-          if (block == nullptr) {
-            for (std::int64_t b = 0; b < nb; ++b)
-              cache.read(layer, tok.seq, t0 + b, rows + b * width);
-            block = rows;
-          }
-          dot_rows_f32(qc, width, nh, block, width, nb, scores, kAttentionBlock, width);
+          const std::uint16_t* block_bf16 = cache.row_bf16(layer, tok.seq, t0);
+          if (block != nullptr)
+            dot_rows_f32(qc, width, nh, block, width, nb, scores, kAttentionBlock, width);
+          else
+            dot_rows_bf16(qc, width, nh, block_bf16, width, nb, scores, kAttentionBlock, width);
           for (std::int64_t h = 0; h < nh; ++h)
             online_softmax_block(scores + h * kAttentionBlock, nb, scale, run_max[h], run_sum[h],
                                  o_lat + h * rkv, rkv);
-          axpy_rows_f32(scores, kAttentionBlock, nh, block, width, nb, o_lat, rkv, rkv);
+          if (block != nullptr)
+            axpy_rows_f32(scores, kAttentionBlock, nh, block, width, nb, o_lat, rkv, rkv);
+          else
+            axpy_rows_bf16(scores, kAttentionBlock, nh, block_bf16, width, nb, o_lat, rkv, rkv);
         }
       }
     });

@@ -48,6 +48,10 @@ class LatentKvCache final : public KvCache {
   const float* row_f32(std::int64_t layer, std::int32_t seq, std::int64_t pos) const {
     return dtype_ == CacheDType::kF32 ? f32_.get() + offset(layer, seq, pos) : nullptr;
   }
+  // Row pointer for BF16 caches (nullptr for F32): a sequence's rows of a layer are consecutive.
+  const std::uint16_t* row_bf16(std::int64_t layer, std::int32_t seq, std::int64_t pos) const {
+    return dtype_ == CacheDType::kBF16 ? bf16_.get() + offset(layer, seq, pos) : nullptr;
+  }
   void read(std::int64_t layer, std::int32_t seq, std::int64_t pos, float* out) const;
   // Values [begin, begin + count) of a row, converted to float32.
   void read_range(std::int64_t layer, std::int32_t seq, std::int64_t pos, std::int64_t begin,
@@ -55,7 +59,8 @@ class LatentKvCache final : public KvCache {
 
  private:
   std::size_t offset(std::int64_t layer, std::int32_t seq, std::int64_t pos) const {
-    return static_cast<std::size_t>(((static_cast<std::int64_t>(seq) * layers_ + layer) * capacity_ + pos) * width_);
+    return static_cast<std::size_t>(
+        ((static_cast<std::int64_t>(seq) * layers_ + layer) * capacity_ + pos) * width_);
   }
   std::int64_t layers_, width_, capacity_;
   CacheDType dtype_;

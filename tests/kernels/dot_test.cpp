@@ -10,6 +10,8 @@
 #include <random>
 #include <vector>
 
+#include "formats/scalar_formats.h"
+
 namespace whale {
 namespace {
 
@@ -164,6 +166,47 @@ TEST(DotRows, GroupingNeverChangesAScoreAndScoresAreExact) {
             }
           for (std::int64_t j = 0; j < m; ++j)  // the padding between rows is left alone
             ASSERT_EQ(out[static_cast<std::size_t>(j * out_stride + k)], -7.0f);
+        }
+  }
+}
+
+// The BF16-row kernels (a BF16 attention cache): exactly the float32 kernels' results on the
+// rows widened to float32, on every ISA, at awkward shapes, strides and tails.
+TEST(RowsBf16, EqualTheFloatKernelsOnWidenedRows) {
+  std::mt19937 rng(6);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (const Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (!isa_supported(isa)) continue;
+    for (const std::int64_t m : {1, 5, 6, 7, 12})
+      for (const std::int64_t n : {1, 7, 8, 17, 33, 576})
+        for (const std::int64_t k : {1, 3, 4, 5, 64}) {
+          const std::int64_t q_stride = n + 2, x_stride = n + 3, out_stride = k + 1;
+          std::vector<float> q(static_cast<std::size_t>(m * q_stride)),
+              widened(static_cast<std::size_t>(k * x_stride));
+          std::vector<std::uint16_t> x(widened.size());
+          for (float& f : q) f = u(rng);
+          for (std::size_t i = 0; i < x.size(); ++i) {
+            x[i] = f32_to_bf16(u(rng));
+            widened[i] = bf16_to_f32(x[i]);
+          }
+          std::vector<float> want(static_cast<std::size_t>(m * out_stride), -7.0f), got = want;
+          dot_rows_f32_isa(isa, q.data(), q_stride, m, widened.data(), x_stride, k, want.data(),
+                           out_stride, n);
+          dot_rows_bf16_isa(isa, q.data(), q_stride, m, x.data(), x_stride, k, got.data(),
+                            out_stride, n);
+          ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * 4))
+              << "dot_rows " << isa_name(isa) << " m " << m << " n " << n << " k " << k;
+          // axpy: the scores as weights, into outputs that start non-zero.
+          const std::int64_t y_stride = n + 1;
+          std::vector<float> y_want(static_cast<std::size_t>(m * y_stride));
+          for (float& f : y_want) f = u(rng);
+          std::vector<float> y_got = y_want;
+          axpy_rows_f32_isa(isa, want.data(), out_stride, m, widened.data(), x_stride, k,
+                            y_want.data(), y_stride, n);
+          axpy_rows_bf16_isa(isa, want.data(), out_stride, m, x.data(), x_stride, k, y_got.data(),
+                             y_stride, n);
+          ASSERT_EQ(0, std::memcmp(y_want.data(), y_got.data(), y_want.size() * 4))
+              << "axpy_rows " << isa_name(isa) << " m " << m << " n " << n << " k " << k;
         }
   }
 }
