@@ -28,7 +28,7 @@ void add_bias(float* rows, std::int64_t n_rows, const std::vector<float>& bias) 
 
 // Per-thread scratch for attention, grown as contexts lengthen.
 struct AttentionScratch {
-  std::vector<float> scores, row;
+  std::vector<float> scores;
 };
 thread_local AttentionScratch attention_scratch;
 
@@ -172,44 +172,39 @@ void DenseModel::attention(std::int64_t layer, std::span<const BatchToken> batch
   }
 
   // softmax(q·kᵀ / sqrt(d)) v per (token, head) over the token's cached positions [0, pos];
-  // query head h reads KV head h / group. Each (token, head) is computed by one thread with
-  // the same code whatever the split, so results do not depend on the thread count.
+  // query heads g * group .. (g + 1) * group - 1 read KV head g, so a (token, KV head) is one
+  // item: its heads score against each cached key in one pass (dot_rows) and sum the values
+  // likewise (axpy_rows), on the cache rows as stored. Each item is computed by one thread
+  // with the same code whatever the split, so results do not depend on the thread count.
   float* attn_out = grow(buf_.attn_out, T * nh * d);
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
-  const std::int64_t items = T * nh;
+  const std::int64_t items = T * nkv, row_width = 2 * kvw;
   const std::int64_t grain = std::max<std::int64_t>(1, (items + pool.size() - 1) / pool.size());
   pool.parallel_for(items, grain, [&](std::int64_t begin, std::int64_t end, int) {
     AttentionScratch& s = attention_scratch;
-    float* buffer = grow(s.row, d);
     for (std::int64_t item = begin; item < end; ++item) {
-      const std::int64_t i = item / nh, h = item % nh, g = h / group;
+      const std::int64_t i = item / nkv, g = item % nkv;
       const BatchToken& tok = batch[i];
       const std::int64_t n_ctx = tok.pos + 1;
-      const float* qh = q + (i * nh + h) * d;
-      float* scores = grow(s.scores, n_ctx);
-      for (std::int64_t t = 0; t < n_ctx; ++t) {
-        const float* key = cache.row_f32(layer, tok.seq, t);
-        if (key != nullptr) {
-          key += g * d;
-        } else {
-          cache.read_range(layer, tok.seq, t, g * d, d, buffer);
-          key = buffer;
-        }
-        scores[t] = scale * dot_f32(qh, key, d);
+      const float* qg = q + (i * nh + g * group) * d;
+      float* scores = grow(s.scores, group * n_ctx);  // [head of the group][position]
+      float* out = attn_out + (i * nh + g * group) * d;
+      std::fill(out, out + group * d, 0.0f);
+      const float* rows = cache.row_f32(layer, tok.seq, 0);
+      const std::uint16_t* rows_bf16 = cache.row_bf16(layer, tok.seq, 0);
+      if (rows != nullptr)
+        dot_rows_f32(qg, d, group, rows + g * d, row_width, n_ctx, scores, n_ctx, d);
+      else
+        dot_rows_bf16(qg, d, group, rows_bf16 + g * d, row_width, n_ctx, scores, n_ctx, d);
+      for (std::int64_t j = 0; j < group; ++j) {
+        float* sj = scores + j * n_ctx;
+        for (std::int64_t t = 0; t < n_ctx; ++t) sj[t] *= scale;
+        softmax(sj, n_ctx);
       }
-      softmax(scores, n_ctx);
-      float* out = attn_out + (i * nh + h) * d;
-      std::fill(out, out + d, 0.0f);
-      for (std::int64_t t = 0; t < n_ctx; ++t) {
-        const float* value = cache.row_f32(layer, tok.seq, t);
-        if (value != nullptr) {
-          value += kvw + g * d;
-        } else {
-          cache.read_range(layer, tok.seq, t, kvw + g * d, d, buffer);
-          value = buffer;
-        }
-        axpy_f32(scores[t], value, out, d);
-      }
+      if (rows != nullptr)
+        axpy_rows_f32(scores, n_ctx, group, rows + kvw + g * d, row_width, n_ctx, out, d, d);
+      else
+        axpy_rows_bf16(scores, n_ctx, group, rows_bf16 + kvw + g * d, row_width, n_ctx, out, d, d);
     }
   });
 
