@@ -37,6 +37,8 @@ void panel_rows(const WidenedRows& w, const Int8Activations& a, float* y, long y
 // bit for bit.
 void quantize_panel_token(const float* x, long cols, short* panel, float* scales, float* sums,
                           long lane);
+// quantize_int16_blocks with blocks of 32 (cols a multiple of 32), bit for bit.
+void quantize_int16_row(const float* x, long cols, short* q, float* scales);
 }  // namespace isa_avx2
 namespace isa_avx512 {
 void bf16_to_f32(const unsigned short* in, float* out, long n);
@@ -54,6 +56,8 @@ void panel_rows(const WidenedRows& w, const Int8Activations& a, float* y, long y
 // bit for bit.
 void quantize_panel_token(const float* x, long cols, short* panel, float* scales, float* sums,
                           long lane);
+// quantize_int16_blocks with blocks of 32 (cols a multiple of 32), bit for bit.
+void quantize_int16_row(const float* x, long cols, short* q, float* scales);
 }  // namespace isa_avx512
 
 }  // namespace whale

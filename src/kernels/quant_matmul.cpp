@@ -295,9 +295,10 @@ Int8Activations quantize_activations(DType weight_dtype, const float* x, std::in
   a.scale = s.scale.data();
   if (weight_dtype == DType::kQ8_0) {
     grow(s.q16, n_tokens * cols + 32);  // slack: kernels may load a whole vector at the end
+    const Isa isa = active_isa();
     for (std::int64_t t = 0; t < n_tokens; ++t)
-      quantize_int16_blocks(x + t * cols, cols, a.block, s.q16.data() + t * cols,
-                            s.scale.data() + t * (cols / a.block));
+      quantize_int16_row(isa, x + t * cols, cols, s.q16.data() + t * cols,
+                         s.scale.data() + t * (cols / a.block));
     a.q16 = s.q16.data();
     return a;
   }
@@ -326,6 +327,19 @@ void quantize_panel_token(Isa isa, const float* x, std::int64_t cols, std::int16
       return isa_avx2::quantize_panel_token(x, cols, panel, scales, sums, lane);
     case Isa::kScalar:
       return quantize_panel_token_scalar(x, cols, panel, scales, sums, lane);
+  }
+}
+
+void quantize_int16_row(Isa isa, const float* x, std::int64_t cols, std::int16_t* q,
+                        float* scales) {
+  if (!isa_supported(isa)) isa = Isa::kScalar;
+  switch (isa) {
+    case Isa::kAvx512:
+      return isa_avx512::quantize_int16_row(x, cols, q, scales);
+    case Isa::kAvx2:
+      return isa_avx2::quantize_int16_row(x, cols, q, scales);
+    case Isa::kScalar:
+      return quantize_int16_blocks(x, cols, kQK, q, scales);
   }
 }
 

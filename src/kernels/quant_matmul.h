@@ -63,6 +63,10 @@ Int8Activations quantize_activations(DType weight_dtype, const float* x, std::in
 void quantize_panel_token(Isa isa, const float* x, std::int64_t cols, std::int16_t* panel,
                           float* scales, float* sums, std::int64_t lane);
 
+// x (cols values, a multiple of 32) as int16 blocks of 32 with a scale each, the decode
+// activations for Q8_0 weights: every ISA path gives quantize_int16_blocks' codes and scales.
+void quantize_int16_row(Isa isa, const float* x, std::int64_t cols, std::int16_t* q, float* scales);
+
 // The integer kernels. (vpdpbusd would save one instruction of three in the k-quant inner
 // loops but not the per-sub-block scale products; VNNI serves only the panel kernel.)
 // kAvx512Vnni differs from kAvx512 only in the panel kernel (vpdpwssd), with the same bits.

@@ -325,13 +325,15 @@ void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const
   int8_rows(w, row_begin, row_end, a, y, y_stride);
 }
 
-// quant_matmul.cpp's quantize_panel_token, as the AVX-512 version: the same codes.
-void quantize_panel_token(const float* x, long cols, short* panel, float* scales, float* sums,
-                          long lane) {
+namespace {
+
+// The AVX-512 file's int16_blocks on 8-lane registers: the same codes; store(b, codes, scale,
+// code sum) takes each block's 32 codes as int16 in value order (as 16 32-bit pairs).
+template <typename Store>
+inline void int16_blocks(const float* x, long cols, Store store) {
   const __m256i abs_bits = _mm256_set1_epi32(0x7fffffff);
   const __m256 magic = _mm256_set1_ps(12582912.0f);
   const __m256 lim = _mm256_set1_ps(32767.0f), neg_lim = _mm256_set1_ps(-32767.0f);
-  int* words = reinterpret_cast<int*>(panel) + lane;  // pair k of the token at words[k * 32]
   for (long b = 0; b < cols / kQK; ++b) {
     __m256 v[4];
     __m256i m = _mm256_setzero_si256();
@@ -344,34 +346,48 @@ void quantize_panel_token(const float* x, long cols, short* panel, float* scales
     m4 = _mm_max_epi32(m4, _mm_shuffle_epi32(m4, 0xb1));
     const int top = _mm_cvtsi128_si32(m4);
     int out[16] = {};
-    int sum = 0;
     if (top >= 0x7f800000) {  // NaN or infinity: the scale carries it
-      scales[b * kTokenPanel + lane] = __builtin_nanf("");
-    } else {
-      float amax;
-      __builtin_memcpy(&amax, &top, 4);
-      scales[b * kTokenPanel + lane] = amax / 32767.0f;
-      const __m256 inv = _mm256_set1_ps(amax >= kTinyBlock ? 32767.0f / amax : 0.0f);
-      __m256i q[4];
-      for (int i = 0; i < 4; ++i) {
-        const __m256 r = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(v[i], inv), magic), magic);
-        q[i] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(r, neg_lim), lim));
-      }
-      const __m256i q4 =
-          _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
-      __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(q4), _mm256_extracti128_si256(q4, 1));
-      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
-      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
-      sum = _mm_cvtsi128_si32(s4);
-      // packs interleaves 128-bit halves; the permute restores value order.
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
-                          _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xd8));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8),
-                          _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xd8));
+      store(b, out, __builtin_nanf(""), 0);
+      continue;
     }
-    for (int k = 0; k < 16; ++k) words[(16 * b + k) * kTokenPanel] = out[k];
-    sums[b * kTokenPanel + lane] = static_cast<float>(sum);
+    float amax;
+    __builtin_memcpy(&amax, &top, 4);
+    const __m256 inv = _mm256_set1_ps(amax >= kTinyBlock ? 32767.0f / amax : 0.0f);
+    __m256i q[4];
+    for (int i = 0; i < 4; ++i) {
+      const __m256 r = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(v[i], inv), magic), magic);
+      q[i] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(r, neg_lim), lim));
+    }
+    const __m256i q4 = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(q4), _mm256_extracti128_si256(q4, 1));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+    // packs interleaves 128-bit halves; the permute restores value order.
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
+                        _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xd8));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8),
+                        _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xd8));
+    store(b, out, amax / 32767.0f, _mm_cvtsi128_si32(s4));
   }
+}
+
+}  // namespace
+
+void quantize_panel_token(const float* x, long cols, short* panel, float* scales, float* sums,
+                          long lane) {
+  int* words = reinterpret_cast<int*>(panel) + lane;  // pair k of the token at words[k * 32]
+  int16_blocks(x, cols, [&](long b, const int* codes, float scale, int sum) {
+    scales[b * kTokenPanel + lane] = scale;
+    sums[b * kTokenPanel + lane] = static_cast<float>(sum);
+    for (int k = 0; k < 16; ++k) words[(16 * b + k) * kTokenPanel] = codes[k];
+  });
+}
+
+void quantize_int16_row(const float* x, long cols, short* q, float* scales) {
+  int16_blocks(x, cols, [&](long b, const int* codes, float scale, int) {
+    __builtin_memcpy(q + kQK * b, codes, 64);
+    scales[b] = scale;
+  });
 }
 
 }  // namespace whale::isa_avx2

@@ -47,43 +47,60 @@ void panel_rows(const WidenedRows& w, const Int8Activations& a, float* y, long y
     plain::panel_rows(w, a, y, y_stride);
 }
 
-// quant_matmul.cpp's quantize_panel_token: the same float operations per value (max|x| on the
-// bit patterns, x * inv rounded by the 1.5 * 2^23 trick, clamped), so the same codes.
-void quantize_panel_token(const float* x, long cols, short* panel, float* scales, float* sums,
-                          long lane) {
+namespace {
+
+// Activations as int16 blocks of 32 (quantize_int16_blocks' float operations per value: max|x|
+// on the bit patterns, x * inv rounded by the 1.5 * 2^23 trick, clamped), so the same codes;
+// store(b, codes, scale, code sum) takes each block's 32 codes as one register.
+template <typename Store>
+inline void int16_blocks(const float* x, long cols, Store store) {
   const __m512i abs_bits = _mm512_set1_epi32(0x7fffffff);
   const __m512 magic = _mm512_set1_ps(12582912.0f);
   const __m512 lim = _mm512_set1_ps(32767.0f), neg_lim = _mm512_set1_ps(-32767.0f);
-  int* words = reinterpret_cast<int*>(panel) + lane;  // pair k of the token at words[k * 32]
   for (long b = 0; b < cols / kQK; ++b) {
     const __m512 v0 = _mm512_loadu_ps(x + kQK * b), v1 = _mm512_loadu_ps(x + kQK * b + 16);
     const int top = _mm512_reduce_max_epi32(
         _mm512_max_epi32(_mm512_and_si512(_mm512_castps_si512(v0), abs_bits),
                          _mm512_and_si512(_mm512_castps_si512(v1), abs_bits)));
-    __m512i pairs = _mm512_setzero_si512();
-    int sum = 0;
     if (top >= 0x7f800000) {  // NaN or infinity: the scale carries it
-      scales[b * kTokenPanel + lane] = __builtin_nanf("");
-    } else {
-      float amax;
-      __builtin_memcpy(&amax, &top, 4);
-      scales[b * kTokenPanel + lane] = amax / 32767.0f;
-      const __m512 inv = _mm512_set1_ps(amax >= kTinyBlock ? 32767.0f / amax : 0.0f);
-      const auto code = [&](__m512 v) {
-        const __m512 r = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(v, inv), magic), magic);
-        return _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(r, neg_lim), lim));
-      };
-      const __m512i q0 = code(v0), q1 = code(v1);
-      sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
-      pairs = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi32_epi16(q0)),
-                                 _mm512_cvtepi32_epi16(q1), 1);
+      store(b, _mm512_setzero_si512(), __builtin_nanf(""), 0);
+      continue;
     }
+    float amax;
+    __builtin_memcpy(&amax, &top, 4);
+    const __m512 inv = _mm512_set1_ps(amax >= kTinyBlock ? 32767.0f / amax : 0.0f);
+    const auto code = [&](__m512 v) {
+      const __m512 r = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(v, inv), magic), magic);
+      return _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(r, neg_lim), lim));
+    };
+    const __m512i q0 = code(v0), q1 = code(v1);
+    store(b,
+          _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi32_epi16(q0)),
+                             _mm512_cvtepi32_epi16(q1), 1),
+          amax / 32767.0f, _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1)));
+  }
+}
+
+}  // namespace
+
+void quantize_panel_token(const float* x, long cols, short* panel, float* scales, float* sums,
+                          long lane) {
+  int* words = reinterpret_cast<int*>(panel) + lane;  // pair k of the token at words[k * 32]
+  int16_blocks(x, cols, [&](long b, __m512i codes, float scale, int sum) {
+    scales[b * kTokenPanel + lane] = scale;
     sums[b * kTokenPanel + lane] = static_cast<float>(sum);
     int out[16];
-    _mm512_storeu_si512(out, pairs);
+    _mm512_storeu_si512(out, codes);
 #pragma GCC unroll 16
     for (int k = 0; k < 16; ++k) words[(16 * b + k) * kTokenPanel] = out[k];
-  }
+  });
+}
+
+void quantize_int16_row(const float* x, long cols, short* q, float* scales) {
+  int16_blocks(x, cols, [&](long b, __m512i codes, float scale, int) {
+    _mm512_storeu_si512(q + kQK * b, codes);
+    scales[b] = scale;
+  });
 }
 
 }  // namespace whale::isa_avx512

@@ -125,7 +125,7 @@ INSTANTIATE_TEST_SUITE_P(
              kernel_name(std::get<1>(p.param));
     });
 
-// The panel quantizer: every SIMD path gives the scalar codes and scales bit for bit,
+// The panel and row quantizers: every SIMD path gives the scalar codes and scales bit for bit,
 // including blocks of zeros, of huge and tiny values, with infinities and NaN, at any lane.
 TEST(PanelQuantizer, EveryIsaMatchesScalar) {
   const std::int64_t cols = 8 * 32;
@@ -159,6 +159,20 @@ TEST(PanelQuantizer, EveryIsaMatchesScalar) {
       for (std::int64_t c = 32 * b; c < 32 * b + 32; ++c)
         sum += want[static_cast<std::size_t>(((c / 2) * kTokenPanel + lane) * 2 + c % 2)];
       EXPECT_EQ(sum, want_sum[static_cast<std::size_t>(b * kTokenPanel + lane)]) << "block " << b;
+    }
+    // The natural-order row quantizer of decode: quantize_int16_blocks' codes and scales.
+    std::vector<std::int16_t> row_want(static_cast<std::size_t>(cols)), row_got(row_want.size());
+    std::vector<float> row_scale_want(static_cast<std::size_t>(cols / 32)),
+        row_scale_got(row_scale_want.size());
+    quantize_int16_blocks(x.data(), cols, 32, row_want.data(), row_scale_want.data());
+    for (const Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+      if (!isa_supported(isa)) continue;
+      quantize_int16_row(isa, x.data(), cols, row_got.data(), row_scale_got.data());
+      EXPECT_EQ(0, std::memcmp(row_want.data(), row_got.data(), row_want.size() * 2))
+          << "row " << isa_name(isa);
+      EXPECT_EQ(0,
+                std::memcmp(row_scale_want.data(), row_scale_got.data(), row_scale_want.size() * 4))
+          << "row " << isa_name(isa);
     }
     for (const Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
       if (!isa_supported(isa)) continue;
