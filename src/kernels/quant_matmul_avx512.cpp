@@ -23,14 +23,25 @@ namespace plain {
 #undef WHALE_PAIR_DOT
 }  // namespace plain
 
+// The VNNI copy is compiled for AVX512_VNNI alone (this file's flags leave it out, so that
+// nothing else here may use it): GCC by target pragma, clang by a target attribute on every
+// function of the copy.
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512vnni"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512vnni")
+#endif
 namespace vnni {
 #define WHALE_PAIR_DOT(acc, a, b) _mm512_dpwssd_epi32(acc, a, b)
 #include "kernels/quant_panel_avx512-inl.h"
 #undef WHALE_PAIR_DOT
 }  // namespace vnni
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 }  // namespace
 
