@@ -133,6 +133,14 @@ static inline void k_scale_min(int j, const std::uint8_t* s, int* scale, int* mi
   }
 }
 
+// The 6-bit code (0..63, the value being d * scale * (code - 32)) of value 32k + l (k < 4,
+// l < 32) of a Q6_K half super-block: its low four bits are the low (k < 2) or high nibble of
+// ql[32 (k % 2) + l], its top two bits 2k, 2k+1 of qh[l]. ql and qh point at the half's bytes.
+static inline int q6_k_code(const std::uint8_t* ql, const std::uint8_t* qh, int k, int l) {
+  const std::uint8_t low_byte = ql[32 * (k % 2) + l];
+  return (k < 2 ? low_byte & 0xf : low_byte >> 4) | (((qh[l] >> (2 * k)) & 3) << 4);
+}
+
 // All eight (scale, min) pairs of k_scale_min at once, as bytes: scales[0..7] in
 // (*scales_lo, *scales_hi) and mins likewise, little-endian.
 static inline void k_scales_mins(const std::uint8_t* s, std::uint32_t* scales_lo,

@@ -156,13 +156,9 @@ void dequantize_q6_k(const BlockQ6_K* b, float* y, std::int64_t nb) {
       const std::uint8_t* ql = b[i].ql + 64 * half;
       const std::uint8_t* qh = b[i].qh + 32 * half;
       const std::int8_t* sc = b[i].scales + 8 * half;
-      // Quarter k (32 values): low nibbles of ql[0,32) / ql[32,64) for k = 0 / 1, high nibbles
-      // for k = 2 / 3; the top two bits are bits 2k, 2k+1 of qh.
-      for (int k = 0; k < 4; ++k) {
+      for (int k = 0; k < 4; ++k) {  // quarter k: 32 values (q6_k_code)
         for (int l = 0; l < 32; ++l) {
-          const std::uint8_t low_byte = ql[32 * (k % 2) + l];
-          const int low = k < 2 ? low_byte & 0xf : low_byte >> 4;
-          const int code = low | (((qh[l] >> (2 * k)) & 3) << 4);
+          const int code = q6_k_code(ql, qh, k, l);
           *y++ = d * static_cast<float>(sc[2 * k + l / 16]) * static_cast<float>(code - 32);
         }
       }

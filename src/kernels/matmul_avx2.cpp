@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include "kernels/matmul_isa.h"
+#include "kernels/tile_dispatch.h"
 
 namespace whale::isa_avx2 {
 namespace {

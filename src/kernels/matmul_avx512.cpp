@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include "kernels/matmul_isa.h"
+#include "kernels/tile_dispatch.h"
 
 // GCC 12's AVX-512 headers build some conversions from _mm256_undefined_*(), which its
 // -Wuninitialized reports inside the header; the values are never read.

@@ -248,43 +248,9 @@ static inline void panel_rows_v(const float* w, long n_rows, long w_stride, long
   const long left = n_rows - r;
   const float* wr = w + r * w_stride;
   float* cr = c + r * kTokenPanel;
-  switch (left) {
-    case 0:
-      break;
-    case 1:
-      panel_block<1, V>(wr, w_stride, k0, k1, xp, cr, first);
-      break;
-    case 2:
-      panel_block<2, V>(wr, w_stride, k0, k1, xp, cr, first);
-      break;
-    case 3:
-      panel_block<3, V>(wr, w_stride, k0, k1, xp, cr, first);
-      break;
-    case 4:
-      panel_block<4, V>(wr, w_stride, k0, k1, xp, cr, first);
-      break;
-    case 5:
-      panel_block<5, V>(wr, w_stride, k0, k1, xp, cr, first);
-      break;
-    case 6:
-      panel_block<6, V>(wr, w_stride, k0, k1, xp, cr, first);
-      break;
-    case 7:
-      panel_block<7, V>(wr, w_stride, k0, k1, xp, cr, first);
-      break;
-    case 8:
-      panel_block<8, V>(wr, w_stride, k0, k1, xp, cr, first);
-      break;
-    case 9:
-      panel_block<9, V>(wr, w_stride, k0, k1, xp, cr, first);
-      break;
-    case 10:
-      panel_block<10, V>(wr, w_stride, k0, k1, xp, cr, first);
-      break;
-    default:
-      panel_block<11, V>(wr, w_stride, k0, k1, xp, cr, first);
-      break;
-  }
+  with_count<kRowGroup - 1>(left, [&]<int R>() {
+    panel_block<R, V>(wr, w_stride, k0, k1, xp, cr, first);
+  });
 }
 
 // y[t * y_stride + r] for r < n_rows (weights w[r * w_stride + k], float32) and every token of

@@ -118,12 +118,8 @@ WidenedRows widen_rows(const WeightMatrix& w, std::int64_t r0, std::int64_t r1) 
             const std::uint8_t* qh = blocks[s].qh + 32 * half;
             std::int16_t* o = q + kQK_K * s + 128 * half;
             for (int k = 0; k < 4; ++k)
-              for (int l = 0; l < 32; ++l) {
-                const std::uint8_t low_byte = ql[32 * (k % 2) + l];
-                const int low = k < 2 ? low_byte & 0xf : low_byte >> 4;
-                o[32 * k + l] =
-                    static_cast<std::int16_t>((low | (((qh[l] >> (2 * k)) & 3) << 4)) - 32);
-              }
+              for (int l = 0; l < 32; ++l)
+                o[32 * k + l] = static_cast<std::int16_t>(q6_k_code(ql, qh, k, l) - 32);
           }
         }
         break;
@@ -203,10 +199,7 @@ float dot_q6_k(const BlockQ6_K* w, const std::int8_t* xq, const float* xd, const
           const int sc = w[b].scales[8 * half + 2 * k + part];
           int dot[4] = {};
           for (int l = 16 * part; l < 16 * part + 16; ++l) {
-            const std::uint8_t low_byte = ql[32 * (k % 2) + l];
-            const int code =
-                (k < 2 ? low_byte & 0xf : low_byte >> 4) | (((qh[l] >> (2 * k)) & 3) << 4);
-            dot[(l % 16) / 4] += code * x[l];
+            dot[(l % 16) / 4] += q6_k_code(ql, qh, k, l) * x[l];
           }
           for (int i = 0; i < 4; ++i) lane[8 * (k % 2) + 4 * part + i] += sc * dot[i];
         }

@@ -7,6 +7,7 @@
 #include "formats/ggml_quants.h"
 #include "kernels/matmul_isa.h"
 #include "kernels/quant_matmul.h"
+#include "kernels/tile_dispatch.h"
 
 namespace whale::isa_avx2 {
 namespace {
@@ -296,12 +297,8 @@ void panel_rows_of(const WidenedRows& w, const Int8Activations& a, float* y, lon
       for (long g = 0; g < w.rows; g += 3) {
         const long n = w.rows - g < 3 ? w.rows - g : 3;
         float c[3 * 16];
-        if (n == 1)
-          panel_tile<1, kPairs, kMins>(w, g, panel, xs, xsum, half, c);
-        else if (n == 2)
-          panel_tile<2, kPairs, kMins>(w, g, panel, xs, xsum, half, c);
-        else
-          panel_tile<3, kPairs, kMins>(w, g, panel, xs, xsum, half, c);
+        with_count<3>(
+            n, [&]<int R>() { panel_tile<R, kPairs, kMins>(w, g, panel, xs, xsum, half, c); });
         for (long i = 0; i < n; ++i)
           for (long t = 0; t < nt; ++t) y[(t0 + t) * y_stride + g + i] = c[16 * i + t];
       }

@@ -5,6 +5,7 @@
 #include "formats/ggml_quants.h"
 #include "kernels/matmul_isa.h"
 #include "kernels/quant_matmul.h"
+#include "kernels/tile_dispatch.h"
 
 // See matmul_avx512.cpp: GCC 12's AVX-512 headers trip -Wuninitialized inside the header.
 #if defined(__GNUC__) && !defined(__clang__)

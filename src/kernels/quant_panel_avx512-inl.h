@@ -79,26 +79,7 @@ static void panel_rows_of(const WidenedRows& w, const Int8Activations& a, float*
     for (long g = 0; g < w.rows; g += 6) {
       const long n = w.rows - g < 6 ? w.rows - g : 6;
       float c[6 * kTokenPanel];
-      switch (n) {
-        case 1:
-          panel_tile<1, kPairs, kMins>(w, g, panel, xs, xsum, c);
-          break;
-        case 2:
-          panel_tile<2, kPairs, kMins>(w, g, panel, xs, xsum, c);
-          break;
-        case 3:
-          panel_tile<3, kPairs, kMins>(w, g, panel, xs, xsum, c);
-          break;
-        case 4:
-          panel_tile<4, kPairs, kMins>(w, g, panel, xs, xsum, c);
-          break;
-        case 5:
-          panel_tile<5, kPairs, kMins>(w, g, panel, xs, xsum, c);
-          break;
-        default:
-          panel_tile<6, kPairs, kMins>(w, g, panel, xs, xsum, c);
-          break;
-      }
+      with_count<6>(n, [&]<int R>() { panel_tile<R, kPairs, kMins>(w, g, panel, xs, xsum, c); });
       for (long i = 0; i < n; ++i)
         for (long t = 0; t < nt; ++t)
           y[(kTokenPanel * p + t) * y_stride + g + i] = c[kTokenPanel * i + t];
