@@ -39,6 +39,9 @@ void quantize_panel_token(const float* x, long cols, short* panel, float* scales
                           long lane);
 // quantize_int16_blocks with blocks of 32 (cols a multiple of 32), bit for bit.
 void quantize_int16_row(const float* x, long cols, short* q, float* scales);
+// quantize_int8_blocks with blocks of 256 and 16-value sums (cols a multiple of 256), bit
+// for bit.
+void quantize_int8_row(const float* x, long cols, signed char* q, float* scales, short* sums16);
 }  // namespace isa_avx2
 namespace isa_avx512 {
 void bf16_to_f32(const unsigned short* in, float* out, long n);
@@ -47,8 +50,9 @@ void matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const floa
                  float* c);
 void matmul_tile_f32(const float* tile, long n_rows, long cols, const float* x, const float* panels,
                      long n_tokens, float* y, long y_stride, float* c);
+// vnni: vpdpwssd in place of vpmaddwd + vpaddd (the same integers, so the same bits).
 void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const Int8Activations& a,
-                      float* y, long y_stride);
+                      float* y, long y_stride, bool vnni);
 // The panel kernel (a.q16_panels set) on rows widened by quant_matmul.cpp: y[t * y_stride + r]
 // for the rows of w.
 void panel_rows(const WidenedRows& w, const Int8Activations& a, float* y, long y_stride, bool vnni);
@@ -58,6 +62,9 @@ void quantize_panel_token(const float* x, long cols, short* panel, float* scales
                           long lane);
 // quantize_int16_blocks with blocks of 32 (cols a multiple of 32), bit for bit.
 void quantize_int16_row(const float* x, long cols, short* q, float* scales);
+// quantize_int8_blocks with blocks of 256 and 16-value sums (cols a multiple of 256), bit
+// for bit.
+void quantize_int8_row(const float* x, long cols, signed char* q, float* scales, short* sums16);
 }  // namespace isa_avx512
 
 }  // namespace whale

@@ -298,9 +298,10 @@ Int8Activations quantize_activations(DType weight_dtype, const float* x, std::in
   // 64 bytes of slack: kernels may load a whole vector at the last block.
   grow(s.q, n_tokens * cols + 64);
   grow(s.sums16, n_tokens * (cols / 16) + 16);
+  const Isa isa = active_isa();
   for (std::int64_t t = 0; t < n_tokens; ++t)
-    quantize_int8_blocks(x + t * cols, cols, a.block, s.q.data() + t * cols,
-                         s.scale.data() + t * (cols / a.block), s.sums16.data() + t * (cols / 16));
+    quantize_int8_row(isa, x + t * cols, cols, s.q.data() + t * cols,
+                      s.scale.data() + t * (cols / a.block), s.sums16.data() + t * (cols / 16));
   if (weight_dtype == DType::kQ4_K) {
     for (std::int64_t i = 0; i < n_tokens * cols; i += 128)
       std::swap_ranges(s.q.data() + i + 32, s.q.data() + i + 64, s.q.data() + i + 64);
@@ -333,6 +334,19 @@ void quantize_int16_row(Isa isa, const float* x, std::int64_t cols, std::int16_t
       return isa_avx2::quantize_int16_row(x, cols, q, scales);
     case Isa::kScalar:
       return quantize_int16_blocks(x, cols, kQK, q, scales);
+  }
+}
+
+void quantize_int8_row(Isa isa, const float* x, std::int64_t cols, std::int8_t* q, float* scales,
+                       std::int16_t* sums16) {
+  if (!isa_supported(isa)) isa = Isa::kScalar;
+  switch (isa) {
+    case Isa::kAvx512:
+      return isa_avx512::quantize_int8_row(x, cols, q, scales, sums16);
+    case Isa::kAvx2:
+      return isa_avx2::quantize_int8_row(x, cols, q, scales, sums16);
+    case Isa::kScalar:
+      return quantize_int8_blocks(x, cols, kQK_K, q, scales, sums16);
   }
 }
 
@@ -394,7 +408,8 @@ void int8_matmul_rows(Int8Kernel kernel, const WeightMatrix& w, std::int64_t row
       return isa_avx2::int8_matmul_rows(w, row_begin, row_end, a, y, y_stride);
     case Int8Kernel::kAvx512:
     case Int8Kernel::kAvx512Vnni:
-      return isa_avx512::int8_matmul_rows(w, row_begin, row_end, a, y, y_stride);
+      return isa_avx512::int8_matmul_rows(w, row_begin, row_end, a, y, y_stride,
+                                          kernel == Int8Kernel::kAvx512Vnni);
   }
 }
 

@@ -66,6 +66,11 @@ void quantize_panel_token(Isa isa, const float* x, std::int64_t cols, std::int16
 // x (cols values, a multiple of 32) as int16 blocks of 32 with a scale each, the decode
 // activations for Q8_0 weights: every ISA path gives quantize_int16_blocks' codes and scales.
 void quantize_int16_row(Isa isa, const float* x, std::int64_t cols, std::int16_t* q, float* scales);
+// x (cols values, a multiple of 256) as int8 blocks of 256 with a scale each and the sums of
+// every 16 codes, the decode activations for k-quant weights: every ISA path gives
+// quantize_int8_blocks' codes, scales and sums.
+void quantize_int8_row(Isa isa, const float* x, std::int64_t cols, std::int8_t* q, float* scales,
+                       std::int16_t* sums16);
 
 // The integer kernels. (vpdpbusd would save one instruction of three in the k-quant inner
 // loops but not the per-sub-block scale products; VNNI serves only the panel kernel.)

@@ -387,4 +387,52 @@ void quantize_int16_row(const float* x, long cols, short* q, float* scales) {
   });
 }
 
+void quantize_int8_row(const float* x, long cols, signed char* q, float* scales, short* sums16) {
+  const __m256i abs_bits = _mm256_set1_epi32(0x7fffffff);
+  const __m256 magic = _mm256_set1_ps(12582912.0f);
+  const __m256 lim = _mm256_set1_ps(127.0f), neg_lim = _mm256_set1_ps(-127.0f);
+  for (long b = 0; b < cols / kQK_K; ++b) {
+    const float* xb = x + kQK_K * b;
+    signed char* qb = q + kQK_K * b;
+    short* sb = sums16 + kQK_K / 16 * b;
+    __m256i m = _mm256_setzero_si256();
+    for (int i = 0; i < 32; ++i)
+      m = _mm256_max_epi32(
+          m, _mm256_and_si256(_mm256_castps_si256(_mm256_loadu_ps(xb + 8 * i)), abs_bits));
+    __m128i m4 = _mm_max_epi32(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
+    m4 = _mm_max_epi32(m4, _mm_shuffle_epi32(m4, 0x4e));
+    m4 = _mm_max_epi32(m4, _mm_shuffle_epi32(m4, 0xb1));
+    const int top = _mm_cvtsi128_si32(m4);
+    if (top >= 0x7f800000) {  // NaN or infinity: the scale carries it, the codes are zero
+      scales[b] = __builtin_nanf("");
+      for (int i = 0; i < 8; ++i)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(qb + 32 * i), _mm256_setzero_si256());
+      for (int i = 0; i < 2; ++i)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(sb + 16 * i), _mm256_setzero_si256());
+      continue;
+    }
+    float amax;
+    __builtin_memcpy(&amax, &top, 4);
+    scales[b] = amax / 127.0f;
+    const __m256 inv = _mm256_set1_ps(amax >= kTinyBlock ? 127.0f / amax : 0.0f);
+    const auto code = [&](const float* v) {
+      const __m256 r =
+          _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(v), inv), magic), magic);
+      return _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(r, neg_lim), lim));
+    };
+    for (int i = 0; i < 16; ++i) {  // 16 values: one partial sum
+      const __m256i c0 = code(xb + 16 * i), c1 = code(xb + 16 * i + 8);
+      // packs interleaves 128-bit halves; the permutes restore value order.
+      const __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(c0, c1), 0xd8);
+      const __m256i w8 = _mm256_permute4x64_epi64(_mm256_packs_epi16(w16, w16), 0x08);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(qb + 16 * i), _mm256_castsi256_si128(w8));
+      const __m256i s8 = _mm256_add_epi32(c0, c1);
+      __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s8), _mm256_extracti128_si256(s8, 1));
+      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+      sb[i] = static_cast<short>(_mm_cvtsi128_si32(s4));
+    }
+  }
+}
+
 }  // namespace whale::isa_avx2

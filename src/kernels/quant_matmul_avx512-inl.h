@@ -75,6 +75,28 @@ struct Q8_0Kernel {
   }
 };
 
+// Q4_K's 6-bit scales and mins of a super-block, from the 16 bytes that start it (d, dmin,
+// then the 12 packed bytes), as bytes [sc0..sc7 | m0..m7] (k_scales_mins in registers).
+inline __m128i q4_k_scales_mins(__m128i head) {
+  // head's dwords: [d | dmin, u0, u1, u2]; sc0-3 = u0 & 0x3f, m0-3 = u1 & 0x3f,
+  // sc4-7 = (u2 & 0x0f) | ((u0 >> 2) & 0x30), m4-7 = ((u2 >> 4) & 0x0f) | ((u1 >> 2) & 0x30).
+  const __m128i p = _mm_srlv_epi32(_mm_shuffle_epi32(head, 0xed), _mm_set_epi32(4, 0, 0, 0));
+  const __m128i q = _mm_srli_epi32(_mm_shuffle_epi32(head, 0xa5), 2);  // [u0, u0, u1, u1] >> 2
+  const __m128i low =
+      _mm_and_si128(p, _mm_set_epi32(0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f));
+  // low | (q & mask): bits 4-5 of the upper halves come from u0, u1.
+  return _mm_ternarylogic_epi32(low, q, _mm_set_epi32(0x30303030, 0, 0x30303030, 0), 0xf8);
+}
+
+// int16 lanes (byte s of each 128-bit lane's source, zero) for pshufb: lanes 0-1 of the
+// result take byte `first`, lanes 2-3 byte `second`.
+inline __m512i spread_bytes(int first, int second) {
+  const __m128i a = _mm_set1_epi16(static_cast<short>(first | 0x8000));
+  const __m128i b = _mm_set1_epi16(static_cast<short>(second | 0x8000));
+  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(a, a)), _mm256_set_m128i(b, b),
+                            1);
+}
+
 struct Q4KKernel {
   const Int8Activations& a;
   long nb;
@@ -83,6 +105,14 @@ struct Q4KKernel {
   void run(const unsigned char* row, long t0, float* out) const {
     const auto* w = reinterpret_cast<const BlockQ4_K*>(row);
     const __m512i low4 = _mm512_set1_epi8(0x0f);
+    // Register g of the codes holds sub-blocks 4g, 4g+2 in its low nibbles and 4g+1, 4g+3 in
+    // its high ones, each over two 128-bit lanes: the scale of each int16 product lane.
+    const __m512i spread[4] = {spread_bytes(0, 2), spread_bytes(1, 3), spread_bytes(4, 6),
+                               spread_bytes(5, 7)};
+    // m_j against both 16-value partial sums of sub-block j: int16 lanes m0 m0 m1 m1 ...
+    const __m256i min_pairs = _mm256_setr_epi8(
+        8, -128, 8, -128, 9, -128, 9, -128, 10, -128, 10, -128, 11, -128, 11, -128, 12, -128, 12,
+        -128, 13, -128, 13, -128, 14, -128, 14, -128, 15, -128, 15, -128);
     __m512 acc[N];
     __m256 acc_min[N];
 #pragma GCC unroll 4
@@ -90,37 +120,25 @@ struct Q4KKernel {
       acc[t] = _mm512_setzero_ps();
       acc_min[t] = _mm256_setzero_ps();
     }
-    // Sub-blocks (4g, 4g+2) and (4g+1, 4g+3) over the two 256-bit halves.
-    const __m512i spread[4] = {lanes_over(4, 2, 0), lanes_over(4, 2, 1), lanes_over(4, 2, 4),
-                               lanes_over(4, 2, 5)};
     for (long b = 0; b < nb; ++b) {
-      std::uint32_t sc_lo, sc_hi, m_lo, m_hi;
-      k_scales_mins(w[b].scales, &sc_lo, &sc_hi, &m_lo, &m_hi);
-      const __m512i sc16 = _mm512_zextsi128_si512(
-          _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(sc_hi), static_cast<int>(sc_lo))));
-      const __m128i m16 =
-          _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(m_hi), static_cast<int>(m_lo)));
-      // m_j against both 16-value partial sums of sub-block j.
-      const __m256i mins_pairs =
-          _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
+      const __m128i sm = q4_k_scales_mins(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&w[b])));
+      const __m512i sm4 = _mm512_broadcast_i32x4(sm);
+      const __m256i mins = _mm256_shuffle_epi8(_mm512_castsi512_si256(sm4), min_pairs);
       __m512i isum[N];
 #pragma GCC unroll 4
       for (int t = 0; t < N; ++t) isum[t] = _mm512_setzero_si512();
+#pragma GCC unroll 2
       for (int g = 0; g < 2; ++g) {
-        // Byte groups 2g, 2g+1: low nibbles are values 128g + [0, 32) and + [64, 96)
-        // (sub-blocks 4g, 4g+2), high nibbles + [32, 64) and + [96, 128) (4g+1, 4g+3); the
-        // activations are stored in that order.
         const __m512i q = load512(w[b].qs + 64 * g);
         const __m512i lo = _mm512_and_si512(q, low4);
         const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), low4);
-        const __m512i s_lo = _mm512_permutexvar_epi16(spread[2 * g], sc16);
-        const __m512i s_hi = _mm512_permutexvar_epi16(spread[2 * g + 1], sc16);
+        const __m512i s_lo = _mm512_shuffle_epi8(sm4, spread[2 * g]);
+        const __m512i s_hi = _mm512_shuffle_epi8(sm4, spread[2 * g + 1]);
 #pragma GCC unroll 4
         for (int t = 0; t < N; ++t) {
           const signed char* x = a.q + (t0 + t) * a.cols + kQK_K * b + 128 * g;
-          const __m512i p_lo = _mm512_madd_epi16(_mm512_maddubs_epi16(lo, load512(x)), s_lo);
-          const __m512i p_hi = _mm512_madd_epi16(_mm512_maddubs_epi16(hi, load512(x + 64)), s_hi);
-          isum[t] = _mm512_add_epi32(isum[t], _mm512_add_epi32(p_lo, p_hi));
+          isum[t] = WHALE_PAIR_DOT(isum[t], _mm512_maddubs_epi16(lo, load512(x)), s_lo);
+          isum[t] = WHALE_PAIR_DOT(isum[t], _mm512_maddubs_epi16(hi, load512(x + 64)), s_hi);
         }
       }
       const float d = _cvtsh_ss(w[b].d), dmin = _cvtsh_ss(w[b].dmin);
@@ -130,7 +148,7 @@ struct Q4KKernel {
         const float xd = a.scale[(t0 + t) * nb + b];
         acc[t] = _mm512_add_ps(acc[t],
                                _mm512_mul_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_set1_ps(d * xd)));
-        const __m256i msum = _mm256_madd_epi16(mins_pairs, load256(xs));
+        const __m256i msum = _mm256_madd_epi16(mins, load256(xs));
         acc_min[t] = _mm256_add_ps(
             acc_min[t], _mm256_mul_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(dmin * xd)));
       }

@@ -16,10 +16,9 @@
 namespace whale::isa_avx512 {
 namespace {
 
-#include "kernels/quant_matmul_avx512-inl.h"
-
 namespace plain {
 #define WHALE_PAIR_DOT(acc, a, b) _mm512_add_epi32(acc, _mm512_madd_epi16(a, b))
+#include "kernels/quant_matmul_avx512-inl.h"
 #include "kernels/quant_panel_avx512-inl.h"
 #undef WHALE_PAIR_DOT
 }  // namespace plain
@@ -35,6 +34,7 @@ namespace plain {
 #endif
 namespace vnni {
 #define WHALE_PAIR_DOT(acc, a, b) _mm512_dpwssd_epi32(acc, a, b)
+#include "kernels/quant_matmul_avx512-inl.h"
 #include "kernels/quant_panel_avx512-inl.h"
 #undef WHALE_PAIR_DOT
 }  // namespace vnni
@@ -47,8 +47,11 @@ namespace vnni {
 }  // namespace
 
 void int8_matmul_rows(const WeightMatrix& w, long row_begin, long row_end, const Int8Activations& a,
-                      float* y, long y_stride) {
-  int8_rows(w, row_begin, row_end, a, y, y_stride);
+                      float* y, long y_stride, bool use_vnni) {
+  if (use_vnni)
+    vnni::int8_rows(w, row_begin, row_end, a, y, y_stride);
+  else
+    plain::int8_rows(w, row_begin, row_end, a, y, y_stride);
 }
 
 void panel_rows(const WidenedRows& w, const Int8Activations& a, float* y, long y_stride,
@@ -113,6 +116,41 @@ void quantize_int16_row(const float* x, long cols, short* q, float* scales) {
     _mm512_storeu_si512(q + kQK * b, codes);
     scales[b] = scale;
   });
+}
+
+void quantize_int8_row(const float* x, long cols, signed char* q, float* scales, short* sums16) {
+  const __m512i abs_bits = _mm512_set1_epi32(0x7fffffff);
+  const __m512 magic = _mm512_set1_ps(12582912.0f);
+  const __m512 lim = _mm512_set1_ps(127.0f), neg_lim = _mm512_set1_ps(-127.0f);
+  for (long b = 0; b < cols / kQK_K; ++b) {
+    const float* xb = x + kQK_K * b;
+    signed char* qb = q + kQK_K * b;
+    short* sb = sums16 + kQK_K / 16 * b;
+    __m512i m = _mm512_setzero_si512();
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i)
+      m = _mm512_max_epi32(
+          m, _mm512_and_si512(_mm512_castps_si512(_mm512_loadu_ps(xb + 16 * i)), abs_bits));
+    const int top = _mm512_reduce_max_epi32(m);
+    if (top >= 0x7f800000) {  // NaN or infinity: the scale carries it, the codes are zero
+      scales[b] = __builtin_nanf("");
+      for (int i = 0; i < 4; ++i) _mm512_storeu_si512(qb + 64 * i, _mm512_setzero_si512());
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(sb), _mm256_setzero_si256());
+      continue;
+    }
+    float amax;
+    __builtin_memcpy(&amax, &top, 4);
+    scales[b] = amax / 127.0f;
+    const __m512 inv = _mm512_set1_ps(amax >= kTinyBlock ? 127.0f / amax : 0.0f);
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i) {  // 16 values: one partial sum
+      const __m512 r = _mm512_sub_ps(
+          _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(xb + 16 * i), inv), magic), magic);
+      const __m512i c = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(r, neg_lim), lim));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(qb + 16 * i), _mm512_cvtepi32_epi8(c));
+      sb[i] = static_cast<short>(_mm512_reduce_add_epi32(c));
+    }
+  }
 }
 
 }  // namespace whale::isa_avx512

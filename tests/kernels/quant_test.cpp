@@ -186,6 +186,52 @@ TEST(PanelQuantizer, EveryIsaMatchesScalar) {
   }
 }
 
+// The k-quants' decode quantizer: every SIMD path gives quantize_int8_blocks' codes, scales and
+// 16-value sums bit for bit, on blocks of 256 that are random, zero, huge, tiny, with an
+// infinity or a NaN, and exactly representable.
+TEST(Int8RowQuantizer, EveryIsaMatchesScalar) {
+  const std::int64_t cols = 7 * 256;
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(static_cast<std::size_t>(cols));
+  for (auto& v : x) v = normal(rng);
+  const auto block = [&](int b, int i) -> float& {
+    return x[static_cast<std::size_t>(256 * b + i)];
+  };
+  for (int i = 0; i < 256; ++i) block(1, i) = 0.0f;
+  for (int i = 0; i < 256; ++i) block(2, i) *= 3e37f;
+  for (int i = 0; i < 256; ++i) block(3, i) *= 1e-40f;
+  block(4, 77) = -INFINITY;
+  block(5, 200) = NAN;
+  for (int i = 0; i < 256; ++i) block(6, i) = static_cast<float>(i % 255 - 127);  // exact codes
+  std::vector<std::int8_t> want(static_cast<std::size_t>(cols)), got(want.size());
+  std::vector<float> want_scale(static_cast<std::size_t>(cols / 256)), got_scale(want_scale.size());
+  std::vector<std::int16_t> want_sum(static_cast<std::size_t>(cols / 16)), got_sum(want_sum.size());
+  quantize_int8_blocks(x.data(), cols, 256, want.data(), want_scale.data(), want_sum.data());
+  // The definition: codes within half a step of value / scale, sums the codes' sums.
+  for (std::int64_t c = 0; c < 256; ++c)
+    EXPECT_LE(std::fabs(want[static_cast<std::size_t>(c)] * want_scale[0] -
+                        x[static_cast<std::size_t>(c)]),
+              0.5f * want_scale[0]);
+  for (std::int64_t g = 0; g < cols / 16; ++g) {
+    int sum = 0;
+    for (std::int64_t c = 16 * g; c < 16 * g + 16; ++c) sum += want[static_cast<std::size_t>(c)];
+    EXPECT_EQ(sum, want_sum[static_cast<std::size_t>(g)]);
+  }
+  EXPECT_TRUE(std::isnan(want_scale[4]) && std::isnan(want_scale[5]));
+  for (const Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (!isa_supported(isa)) continue;
+    std::fill(got.begin(), got.end(), std::int8_t{7});
+    std::fill(got_sum.begin(), got_sum.end(), std::int16_t{7});
+    quantize_int8_row(isa, x.data(), cols, got.data(), got_scale.data(), got_sum.data());
+    EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size())) << isa_name(isa);
+    EXPECT_EQ(0, std::memcmp(want_scale.data(), got_scale.data(), want_scale.size() * 4))
+        << isa_name(isa);
+    EXPECT_EQ(0, std::memcmp(want_sum.data(), got_sum.data(), want_sum.size() * 2))
+        << isa_name(isa);
+  }
+}
+
 // The float32 product of the dequantized weights, and a bound on the integer path's deviation:
 // each activation moves by at most half a quantization step (max|x| / 254 per block for the
 // k-quants' int8 codes, max|x| / 65534 for Q8_0's int16 ones), so the error is at most
