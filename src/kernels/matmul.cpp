@@ -78,6 +78,10 @@ thread_local std::vector<float> tile_scratch;
 thread_local std::vector<float> c_scratch;      // the broadcast kernel's C buffer
 thread_local std::vector<float> panel_scratch;  // x transposed, for unprepared products
 thread_local ActivationStorage matmul_storage;  // matmul's own prepared inputs
+// matmul_same_input's decode inputs, one per product (a later product of an earlier one's
+// format shares that one's).
+thread_local std::vector<ActivationStorage> same_input_storage;
+thread_local std::vector<MatmulInput> same_input_prepared;
 
 float* c_buffer() {
   if (c_scratch.size() < static_cast<std::size_t>(64 * kTokenPanel))
@@ -314,6 +318,22 @@ void matmul_same_input(std::initializer_list<MatmulProduct> products, const floa
     }
     return;
   }
+  // Decode: each weight format's input prepared once (not once per chunk), then one pass.
+  const std::size_t n_products = products.size();
+  if (same_input_storage.size() < n_products) same_input_storage.resize(n_products);
+  if (same_input_prepared.size() < n_products) same_input_prepared.resize(n_products);
+  std::size_t index_of_input = 0;
+  for (const MatmulProduct& p : products) {
+    check_computable(*p.w);
+    MatmulInput& in = same_input_prepared[index_of_input];
+    const MatmulProduct* earlier = products.begin();
+    for (; earlier != &p; ++earlier)
+      if (earlier->w->dtype == p.w->dtype && earlier->w->cols == p.w->cols) break;
+    in = earlier != &p ? same_input_prepared[static_cast<std::size_t>(earlier - products.begin())]
+                       : prepare_matmul_input(p.w->dtype, x, n_tokens, p.w->cols,
+                                              same_input_storage[index_of_input]);
+    ++index_of_input;
+  }
   const std::int64_t grain = std::max<std::int64_t>(16, (total_rows / (pool.size() * 8)) / 16 * 16);
   chunks.clear();
   std::int32_t index = 0;
@@ -323,14 +343,15 @@ void matmul_same_input(std::initializer_list<MatmulProduct> products, const floa
     ++index;
   }
   const MatmulProduct* list = products.begin();
-  pool.parallel_for(static_cast<std::int64_t>(chunks.size()), 1,
-                    [&](std::int64_t begin, std::int64_t end, int) {
-                      for (std::int64_t c = begin; c < end; ++c) {
-                        const MatmulChunk& k = chunks[static_cast<std::size_t>(c)];
-                        const MatmulProduct& p = list[k.product];
-                        matmul_rows(*p.w, k.begin, k.end, x, n_tokens, p.y + k.begin, p.w->rows);
-                      }
-                    });
+  const MatmulInput* prepared = same_input_prepared.data();  // this thread's: workers read it
+  pool.parallel_for(
+      static_cast<std::int64_t>(chunks.size()), 1, [&](std::int64_t begin, std::int64_t end, int) {
+        for (std::int64_t c = begin; c < end; ++c) {
+          const MatmulChunk& k = chunks[static_cast<std::size_t>(c)];
+          const MatmulProduct& p = list[k.product];
+          matmul_rows(*p.w, k.begin, k.end, prepared[k.product], p.y + k.begin, p.w->rows);
+        }
+      });
 }
 
 }  // namespace whale

