@@ -72,9 +72,9 @@ void quantize_int16_row(Isa isa, const float* x, std::int64_t cols, std::int16_t
 void quantize_int8_row(Isa isa, const float* x, std::int64_t cols, std::int8_t* q, float* scales,
                        std::int16_t* sums16);
 
-// The integer kernels. (vpdpbusd would save one instruction of three in the k-quant inner
-// loops but not the per-sub-block scale products; VNNI serves only the panel kernel.)
-// kAvx512Vnni differs from kAvx512 only in the panel kernel (vpdpwssd), with the same bits.
+// The integer kernels. kAvx512Vnni differs from kAvx512 only in summing int16 pair products
+// with vpdpwssd instead of vpmaddwd + vpaddd (the panel kernel, and the k-quant decode kernels'
+// scale products), with the same integers, so the same bits.
 enum class Int8Kernel { kScalar, kAvx2, kAvx512, kAvx512Vnni };
 
 bool int8_kernel_supported(Int8Kernel kernel);
