@@ -34,6 +34,15 @@ inline __m256i pick_word_pair(int j) {
                           _mm_set1_epi16(static_cast<short>(((2 * j + 1) << 8) | (2 * j))));
 }
 
+// Prefetches the kLines cache lines kPrefetchAhead bytes past p (quant_matmul.h); prefetches
+// never fault, so running past the end of the weights is harmless.
+template <int kLines>
+inline void prefetch_ahead(const void* p) {
+#pragma GCC unroll 4
+  for (int i = 0; i < kLines; ++i)
+    _mm_prefetch(static_cast<const char*>(p) + kPrefetchAhead + 64 * i, _MM_HINT_NTA);
+}
+
 // Q8_0 against int16 activations: each block as two registers of 16 values (lanes 0-7 and
 // 8-15 of quant_matmul.h's order), vpmaddwd sums the value pairs.
 struct Q8_0Kernel {
@@ -73,6 +82,7 @@ struct Q8_0Kernel {
     }
     long b = 0;
     for (; b + 2 <= nb; b += 2) {
+      prefetch_ahead<2>(w + b);  // 68 bytes
       block<N>(w[b], b, xq, xd, lo[0], hi[0]);
       block<N>(w[b + 1], b + 1, xq, xd, lo[1], hi[1]);
     }
@@ -97,6 +107,7 @@ struct Q4KKernel {
 #pragma GCC unroll 4
     for (int t = 0; t < N; ++t) acc_lo[t] = acc_hi[t] = acc_min[t] = _mm256_setzero_ps();
     for (long b = 0; b < nb; ++b) {
+      prefetch_ahead<3>(w + b);  // 144 bytes
       std::uint32_t sc_lo, sc_hi, m_lo, m_hi;
       k_scales_mins(w[b].scales, &sc_lo, &sc_hi, &m_lo, &m_hi);
       const __m128i sc16 =
@@ -162,6 +173,7 @@ struct Q6KKernel {
 #pragma GCC unroll 4
     for (int t = 0; t < N; ++t) acc_lo[t] = acc_hi[t] = _mm256_setzero_ps();
     for (long b = 0; b < nb; ++b) {
+      prefetch_ahead<4>(w + b);  // 210 bytes
       __m256i sum_lo[N], sum_hi[N];
       const __m256i sc16 =
           _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));

@@ -15,6 +15,15 @@ inline float hsum_ps(__m512 v) {
       _mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
 }
 
+// Prefetches the kLines cache lines kPrefetchAhead bytes past p (quant_matmul.h); prefetches
+// never fault, so running past the end of the weights is harmless.
+template <int kLines>
+inline void prefetch_ahead(const void* p) {
+#pragma GCC unroll 4
+  for (int i = 0; i < kLines; ++i)
+    _mm_prefetch(static_cast<const char*>(p) + kPrefetchAhead + 64 * i, _MM_HINT_NTA);
+}
+
 inline __m256i load256(const void* p) {
   return _mm256_loadu_si256(static_cast<const __m256i*>(p));
 }
@@ -66,6 +75,7 @@ struct Q8_0Kernel {
     }
     long b = 0;
     for (; b + 2 <= nb; b += 2) {
+      prefetch_ahead<2>(w + b);  // 68 bytes
       block<N>(w[b], b, xq, xd, acc[0]);
       block<N>(w[b + 1], b + 1, xq, xd, acc[1]);
     }
@@ -121,6 +131,7 @@ struct Q4KKernel {
       acc_min[t] = _mm256_setzero_ps();
     }
     for (long b = 0; b < nb; ++b) {
+      prefetch_ahead<3>(w + b);  // 144 bytes
       const __m128i sm = q4_k_scales_mins(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&w[b])));
       const __m512i sm4 = _mm512_broadcast_i32x4(sm);
       const __m256i mins = _mm256_shuffle_epi8(_mm512_castsi512_si256(sm4), min_pairs);
@@ -172,6 +183,7 @@ struct Q6KKernel {
 #pragma GCC unroll 4
     for (int t = 0; t < N; ++t) acc[t] = _mm512_setzero_ps();
     for (long b = 0; b < nb; ++b) {
+      prefetch_ahead<4>(w + b);  // 210 bytes
       const __m256i sc16 =
           _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
       const __m512i sc512 = _mm512_castsi256_si512(sc16);
