@@ -48,7 +48,7 @@ constexpr std::int64_t kRowKernelTokens = 16;
 // the weights are read once per step and should not evict the activations). A decode step
 // streams many short matrices; the hardware prefetchers start each 4 KiB page cold, and
 // memory returned less than half the bandwidth to a thread's plain reads of a layer's experts
-// (10-14 GB/s inside a decode step). Measured on v3-bench decode: Q4_K_M +13-23%, Q8_0 +4-9%.
+// (10-14 GB/s inside a decode step). v3-bench decode, A/B: Q4_K_M +4%, Q8_0 +3-9%.
 constexpr long kPrefetchAhead = 4096;
 // Rows the panel kernel widens at once: they are reused across every panel of tokens.
 inline std::int64_t panel_tile_rows(std::int64_t cols) {
