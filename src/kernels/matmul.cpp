@@ -74,6 +74,20 @@ std::int64_t panel_tile_rows(std::int64_t cols) {
   return cols > 4096 ? 12 : 48;
 }
 
+// Rows per chunk of a product split over the pool: whole multiples of 16 rows (SIMD row groups
+// and FP8 block rows stay together), about eight chunks per thread so that uneven progress
+// balances out, and in decode at most about kDecodeChunkBytes of weights: the threads end
+// together within a short chunk (v3-bench's Q8_0 head would otherwise come in 13.7 MB
+// chunks, the last of which one thread waits out alone).
+constexpr std::int64_t kDecodeChunkBytes = 256 << 10;
+std::int64_t chunk_rows(std::int64_t rows, std::int64_t row_bytes, std::int64_t n_tokens,
+                        int threads) {
+  std::int64_t grain = rows / (threads * 8);
+  if (n_tokens <= kRowKernelTokens)
+    grain = std::min(grain, kDecodeChunkBytes / std::max<std::int64_t>(1, row_bytes));
+  return std::max<std::int64_t>(16, grain / 16 * 16);
+}
+
 thread_local std::vector<float> tile_scratch;
 thread_local std::vector<float> c_scratch;      // the broadcast kernel's C buffer
 thread_local std::vector<float> panel_scratch;  // x transposed, for unprepared products
@@ -270,10 +284,9 @@ void matmul_rows(const WeightMatrix& w, std::int64_t row_begin, std::int64_t row
 namespace {
 
 // A product over all rows on a prepared input (activations quantized or transposed once, for
-// every thread). Chunks are whole multiples of 16 rows (SIMD row groups and FP8 block rows stay
-// together), about eight per thread so that uneven progress balances out.
+// every thread), in chunks of chunk_rows.
 void matmul_prepared(const WeightMatrix& w, const MatmulInput& in, float* y, ThreadPool& pool) {
-  const std::int64_t grain = std::max<std::int64_t>(16, (w.rows / (pool.size() * 8)) / 16 * 16);
+  const std::int64_t grain = chunk_rows(w.rows, w.bytes() / w.rows, in.n_tokens, pool.size());
   pool.parallel_for(w.rows, grain, [&](std::int64_t begin, std::int64_t end, int) {
     matmul_rows(w, begin, end, in, y + begin, w.rows);
   });
@@ -334,7 +347,10 @@ void matmul_same_input(std::initializer_list<MatmulProduct> products, const floa
                                               same_input_storage[index_of_input]);
     ++index_of_input;
   }
-  const std::int64_t grain = std::max<std::int64_t>(16, (total_rows / (pool.size() * 8)) / 16 * 16);
+  std::int64_t total_bytes = 0;
+  for (const MatmulProduct& p : products) total_bytes += p.w->bytes();
+  const std::int64_t grain =
+      chunk_rows(total_rows, total_bytes / total_rows, n_tokens, pool.size());
   chunks.clear();
   std::int32_t index = 0;
   for (const MatmulProduct& p : products) {
