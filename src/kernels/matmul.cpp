@@ -286,7 +286,8 @@ namespace {
 // A product over all rows on a prepared input (activations quantized or transposed once, for
 // every thread), in chunks of chunk_rows.
 void matmul_prepared(const WeightMatrix& w, const MatmulInput& in, float* y, ThreadPool& pool) {
-  const std::int64_t grain = chunk_rows(w.rows, w.bytes() / w.rows, in.n_tokens, pool.size());
+  const std::int64_t grain =
+      chunk_rows(w.rows, w.bytes() / std::max<std::int64_t>(1, w.rows), in.n_tokens, pool.size());
   pool.parallel_for(w.rows, grain, [&](std::int64_t begin, std::int64_t end, int) {
     matmul_rows(w, begin, end, in, y + begin, w.rows);
   });
@@ -349,8 +350,8 @@ void matmul_same_input(std::initializer_list<MatmulProduct> products, const floa
   }
   std::int64_t total_bytes = 0;
   for (const MatmulProduct& p : products) total_bytes += p.w->bytes();
-  const std::int64_t grain =
-      chunk_rows(total_rows, total_bytes / total_rows, n_tokens, pool.size());
+  const std::int64_t grain = chunk_rows(
+      total_rows, total_bytes / std::max<std::int64_t>(1, total_rows), n_tokens, pool.size());
   chunks.clear();
   std::int32_t index = 0;
   for (const MatmulProduct& p : products) {
