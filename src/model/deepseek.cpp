@@ -410,6 +410,13 @@ void DeepSeekModel::forward(std::span<const BatchToken> batch, KvCache& cache_ba
   for (std::int64_t i = 0; i < T; ++i)
     dequantize_rows(weights_.embed, batch[i].id, batch[i].id + 1, hidden + i * H);
 
+  // One RoPE table per token, shared by every layer.
+  const std::int64_t half = rope_.dim() / 2;
+  float* rope_cos = grow(buf_.rope_cos, T * half);
+  float* rope_sin = grow(buf_.rope_sin, T * half);
+  for (std::int64_t i = 0; i < T; ++i)
+    rope_.table(batch[i].pos, rope_cos + i * half, rope_sin + i * half);
+
   result.vocab_size = V;
   result.moe_layers.clear();
   result.routes.clear();
@@ -473,14 +480,19 @@ void DeepSeekModel::attention(std::int64_t layer, std::span<const BatchToken> ba
       rms_norm(q_low + i * rq, L.attn.q_a_norm.data(), rq, c.rms_norm_eps, q_low + i * rq);
     matmul(*L.attn.q_b_proj, q_low, T, q, pool);
   }
+  const std::int64_t half = rope_.dim() / 2;
+  const float* rope_cos = buf_.rope_cos.data();
+  const float* rope_sin = buf_.rope_sin.data();
   for (std::int64_t i = 0; i < T; ++i)
-    rope_.apply_strided(q + i * nh * dq + dn, nh, dq, batch[i].pos);
+    apply_rope(q + i * nh * dq + dn, nh, dq, rope_cos + i * half, rope_sin + i * half, half,
+               RopePairing::kAdjacent);
 
   // Latent and shared rope key: the only things cached.
   for (std::int64_t i = 0; i < T; ++i) {
     float* row = kv + i * width;
     rms_norm(row, L.attn.kv_a_norm.data(), rkv, c.rms_norm_eps, row);
-    rope_.apply(row + rkv, batch[i].pos);
+    apply_rope(row + rkv, 1, 0, rope_cos + i * half, rope_sin + i * half, half,
+               RopePairing::kAdjacent);
     cache.write(layer, batch[i].seq, batch[i].pos, row);
   }
 

@@ -133,6 +133,7 @@ class DeepSeekModel final : public Model {
     std::vector<float> hidden;                // [T, H]   residual stream
     std::vector<float> normed;                // [T, H]
     std::vector<float> q;                     // [T, nh*dq]
+    std::vector<float> rope_cos, rope_sin;    // [T, dr / 2]  each token's RoPE table
     std::vector<float> q_low;                 // [T, rq]
     std::vector<float> kv;                    // [T, rkv + dr]
     std::vector<float> latent;                // [N, rkv]  cached latents, expanded form

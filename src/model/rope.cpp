@@ -22,7 +22,8 @@ std::vector<double> yarn_inv_freq(std::int64_t rope_dim, double theta,
            (2.0 * std::log(theta));
   };
   const double low = std::max(std::floor(corr_dim(scaling->beta_fast)), 0.0);
-  double high = std::min(std::ceil(corr_dim(scaling->beta_slow)), static_cast<double>(rope_dim - 1));
+  double high =
+      std::min(std::ceil(corr_dim(scaling->beta_slow)), static_cast<double>(rope_dim - 1));
   if (low == high) high += 0.001;
   for (std::int64_t i = 0; i < half; ++i) {
     const double ramp = std::clamp((static_cast<double>(i) - low) / (high - low), 0.0, 1.0);
@@ -70,22 +71,23 @@ Rope::Rope(std::int64_t rope_dim, double theta, const std::optional<YarnScaling>
            double magnitude)
     : dim_(rope_dim), inv_freq_(yarn_inv_freq(rope_dim, theta, scaling)), magnitude_(magnitude) {}
 
-void Rope::apply(float* x, std::int64_t pos) const { apply_strided(x, 1, 0, pos); }
+void Rope::table(std::int64_t pos, float* cos, float* sin) const {
+  for (std::int64_t i = 0; i < dim_ / 2; ++i) {
+    const double angle = static_cast<double>(pos) * inv_freq_[static_cast<std::size_t>(i)];
+    cos[i] = static_cast<float>(std::cos(angle) * magnitude_);
+    sin[i] = static_cast<float>(std::sin(angle) * magnitude_);
+  }
+}
+
+void Rope::apply(float* x, std::int64_t pos) const {
+  apply_strided(x, 1, 0, pos);
+}
 
 void Rope::apply_strided(float* x, std::int64_t count, std::int64_t stride,
                          std::int64_t pos) const {
-  const std::int64_t half = dim_ / 2;
-  for (std::int64_t i = 0; i < half; ++i) {
-    const double angle = static_cast<double>(pos) * inv_freq_[i];
-    const float c = static_cast<float>(std::cos(angle) * magnitude_);
-    const float s = static_cast<float>(std::sin(angle) * magnitude_);
-    for (std::int64_t k = 0; k < count; ++k) {
-      float* v = x + k * stride;
-      const float a = v[2 * i], b = v[2 * i + 1];
-      v[2 * i] = a * c - b * s;
-      v[2 * i + 1] = a * s + b * c;
-    }
-  }
+  std::vector<float> cos(static_cast<std::size_t>(dim_ / 2)), sin(cos.size());
+  table(pos, cos.data(), sin.data());
+  apply_rope(x, count, stride, cos.data(), sin.data(), dim_ / 2, RopePairing::kAdjacent);
 }
 
 }  // namespace whale

@@ -39,9 +39,13 @@ class Rope {
   Rope(std::int64_t rope_dim, double theta, const std::optional<YarnScaling>& scaling,
        double magnitude);
   std::int64_t dim() const { return dim_; }
+  // Position pos's table for apply_rope (pairs adjacent): the cosines and sines of its dim() / 2
+  // angles, times the magnitude; angles in float64 like the reference.
+  void table(std::int64_t pos, float* cos, float* sin) const;
   // Rotates x[0..dim) in place for position `pos`.
   void apply(float* x, std::int64_t pos) const;
-  // The same for `count` vectors spaced `stride` floats apart (all heads of one token).
+  // The same for `count` vectors spaced `stride` floats apart (all heads of one token). Both
+  // make a table per call; the models make one per token and position and share it.
   void apply_strided(float* x, std::int64_t count, std::int64_t stride, std::int64_t pos) const;
 
  private:
