@@ -94,6 +94,17 @@ struct Q8_0Kernel {
   }
 };
 
+// Q4_K's 6-bit scales and mins of a super-block, from the 16 bytes that start it (d, dmin,
+// then the 12 packed bytes), as bytes [sc0..sc7 | m0..m7] (k_scales_mins in registers; the
+// AVX-512 file's twin, with an and/or in place of its ternary logic).
+inline __m128i q4_k_scales_mins(__m128i head) {
+  const __m128i p = _mm_srlv_epi32(_mm_shuffle_epi32(head, 0xed), _mm_set_epi32(4, 0, 0, 0));
+  const __m128i q = _mm_srli_epi32(_mm_shuffle_epi32(head, 0xa5), 2);  // [u0, u0, u1, u1] >> 2
+  const __m128i low =
+      _mm_and_si128(p, _mm_set_epi32(0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f));
+  return _mm_or_si128(low, _mm_and_si128(q, _mm_set_epi32(0x30303030, 0, 0x30303030, 0)));
+}
+
 struct Q4KKernel {
   const Int8Activations& a;
   long nb;
@@ -108,12 +119,9 @@ struct Q4KKernel {
     for (int t = 0; t < N; ++t) acc_lo[t] = acc_hi[t] = acc_min[t] = _mm256_setzero_ps();
     for (long b = 0; b < nb; ++b) {
       prefetch_ahead<3>(w + b);  // 144 bytes
-      std::uint32_t sc_lo, sc_hi, m_lo, m_hi;
-      k_scales_mins(w[b].scales, &sc_lo, &sc_hi, &m_lo, &m_hi);
-      const __m128i sc16 =
-          _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(sc_hi), static_cast<int>(sc_lo)));
-      const __m128i m16 =
-          _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(m_hi), static_cast<int>(m_lo)));
+      const __m128i sm = q4_k_scales_mins(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&w[b])));
+      const __m128i sc16 = _mm_cvtepu8_epi16(sm);
+      const __m128i m16 = _mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm, sm));
       const __m256i scales = _mm256_broadcastsi128_si256(sc16);
       // m_j against both 16-value partial sums of sub-block j.
       const __m256i mins_pairs =
