@@ -20,7 +20,7 @@ struct TensorInfo {
   DType dtype = DType::kF32;
   std::vector<std::int64_t> shape;
   std::span<const std::uint8_t> data;  // exactly product(shape) * dtype_size bytes
-  std::string file;                     // the file it lives in, for error messages
+  std::string file;                    // the file it lives in, for error messages
 
   std::int64_t numel() const;
   std::string shape_string() const;  // "[576, 7168]"
@@ -44,6 +44,7 @@ class SafetensorsFile {
   const SafetensorsHeader& header() const { return header_; }
   const std::string& path() const { return map_.path(); }
   std::size_t size_bytes() const { return map_.size(); }
+  void prefault() const { map_.prefault(); }
 
  private:
   MappedFile map_;

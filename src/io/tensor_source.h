@@ -21,6 +21,10 @@ class TensorSource {
   virtual const TensorInfo* find(const std::string& name) const = 0;
   // Every tensor by name, so loaders can report the ones they did not use.
   virtual const std::map<std::string, const TensorInfo*>& tensors() const = 0;
+  // Maps every page of the tensors' files now (MappedFile::prefault), once a model computes on
+  // them: a mixture-of-experts model would otherwise fault on each expert's pages at its first
+  // use, for hundreds of decode steps.
+  virtual void prefault() const {}
 };
 
 }  // namespace whale

@@ -23,6 +23,7 @@ class GgufSourceBase : public TensorSource {
     return it == owned_.end() ? nullptr : &it->second;
   }
   const std::map<std::string, const TensorInfo*>& tensors() const override { return index_; }
+  void prefault() const override { gguf_->prefault(); }
 
  protected:
   explicit GgufSourceBase(std::shared_ptr<const GgufModel> gguf)

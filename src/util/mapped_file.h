@@ -21,6 +21,9 @@ class MappedFile {
   const std::string& path() const { return path_; }
   std::span<const std::uint8_t> bytes() const { return {data_, size_}; }
   std::size_t size() const { return size_; }
+  // Maps every page now (reading ahead what the page cache lacks), so that computing on the
+  // weights takes no page faults; for files whose bytes will all be used, not for inspection.
+  void prefault() const;
 
  private:
   std::string path_;
