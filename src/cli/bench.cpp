@@ -69,6 +69,7 @@ void register_bench(CLI::App& app) {
   cmd->add_flag("--no-bandwidth", opt->no_bandwidth, "Skip measuring the machine's bandwidth");
   cmd->callback([opt] {
     auto model = load_model(opt->model);
+    model->prefault();
     if (auto* deepseek = dynamic_cast<DeepSeekModel*>(model.get())) {
       deepseek->set_mla_form(opt->mla_form == "absorbed"   ? MlaForm::kAbsorbed
                              : opt->mla_form == "expanded" ? MlaForm::kExpanded

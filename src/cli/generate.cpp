@@ -6,9 +6,9 @@
 
 #include "cli/commands.h"
 #include "cli/text_model.h"
+#include "model/load.h"
 #include "runtime/sampler.h"
 #include "runtime/text_generation.h"
-#include "model/load.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 
@@ -85,6 +85,7 @@ void register_generate(CLI::App& app) {
     if (opt->model.empty()) fail("generate: --ids needs a MODEL folder");
     const auto ids = parse_id_list(opt->ids, "--ids");
     auto model = load_model(opt->model);
+    model->prefault();
     const auto& s = model->summary();
     check_ids_in_vocabulary(ids, s.vocab_size, "--ids", opt->model);
     // Compared without forming ids + n, which overflows for a huge -n.

@@ -34,12 +34,14 @@ void register_logits(CLI::App& app) {
     if (prefill < 1 || prefill > n)
       fail("--prefill: {} is outside [1, {}] (the number of ids)", prefill, n);
     auto model = load_model(opt->model);
+    model->prefault();
     const auto& s = model->summary();
     check_ids_in_vocabulary(ids, s.vocab_size, "--ids", opt->model);
     if (n > s.context_length)
       fail("--ids: {} ids exceed the model's context of {} tokens", n, s.context_length);
     ThreadPool pool(opt->threads > 0 ? opt->threads : ThreadPool::default_threads());
-    auto cache = model->create_cache(1, n, opt->cache_dtype == "bf16" ? CacheDType::kBF16 : CacheDType::kF32);
+    auto cache = model->create_cache(
+        1, n, opt->cache_dtype == "bf16" ? CacheDType::kBF16 : CacheDType::kF32);
 
     std::ofstream out(opt->out, std::ios::binary);
     if (!out) fail("--out: cannot write {}", opt->out);
@@ -53,8 +55,7 @@ void register_logits(CLI::App& app) {
     while (done < n) {
       const std::int64_t count = done == 0 ? prefill : 1;
       std::vector<BatchToken> batch;
-      for (std::int64_t i = 0; i < count; ++i)
-        batch.push_back({ids[done + i], 0, done + i, true});
+      for (std::int64_t i = 0; i < count; ++i) batch.push_back({ids[done + i], 0, done + i, true});
       model->forward(batch, *cache, pool, fo, result);
       out.write(reinterpret_cast<const char*>(result.logits.data()),
                 static_cast<std::streamsize>(result.logits.size() * sizeof(float)));

@@ -20,7 +20,9 @@ namespace whale::cli {
 
 namespace fs = std::filesystem;
 
-std::string models_dir() { return hub::default_models_dir(); }
+std::string models_dir() {
+  return hub::default_models_dir();
+}
 
 namespace {
 
@@ -59,18 +61,21 @@ std::string ensure_demo_model(ThreadPool& pool) {
   return dir.string();
 }
 
-TextModel open_text_model(const std::string& path, const std::string& chat_format, ThreadPool& pool) {
+TextModel open_text_model(const std::string& path, const std::string& chat_format,
+                          ThreadPool& pool) {
   TextModel t;
   t.demo = path.empty();
   t.path = t.demo ? ensure_demo_model(pool) : path;
   t.model = load_model(t.path);
+  t.model->prefault();
   nlohmann::json config = nlohmann::json::object();
   std::string chat_template;
   if (is_gguf_file(t.path)) {
     // A GGUF carries its tokenizer and chat template in its metadata.
     const GgufModel gguf(t.path);
     t.tokenizer = Tokenizer::from_gguf(gguf_vocabulary(gguf.metadata()));
-    chat_template = std::string(gguf.metadata().find_string("tokenizer.chat_template").value_or(""));
+    chat_template =
+        std::string(gguf.metadata().find_string("tokenizer.chat_template").value_or(""));
   } else {
     t.tokenizer = Tokenizer::load(t.path);
     const fs::path config_path = fs::path(t.path) / "tokenizer_config.json";

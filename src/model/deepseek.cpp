@@ -159,7 +159,6 @@ DeepSeekModel::DeepSeekModel(DeepSeekConfig config, std::shared_ptr<const Tensor
             config_.rope_magnitude()),
       router_(RouterSpec::from_config(config_)) {
   bind();
-  source_->prefault();
 }
 
 void DeepSeekModel::bind() {

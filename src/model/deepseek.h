@@ -81,6 +81,7 @@ class DeepSeekModel final : public Model {
   DeepSeekModel(DeepSeekConfig config, std::shared_ptr<const TensorSource> source);
 
   const ModelSummary& summary() const override { return summary_; }
+  void prefault() const override { source_->prefault(); }
   std::unique_ptr<KvCache> create_cache(std::int32_t max_sequences, std::int64_t capacity,
                                         CacheDType dtype) const override;
   void forward(std::span<const BatchToken> batch, KvCache& cache, ThreadPool& pool,

@@ -40,7 +40,6 @@ DenseModel::DenseModel(DenseConfig config, DenseWeights weights,
       weights_(std::move(weights)),
       source_(std::move(source)),
       inv_freq_(llama3_inv_freq(config_.head_dim, config_.rope_theta, config_.rope_scaling)) {
-  if (source_) source_->prefault();
   const DenseConfig& c = config_;
   if (!weights_.rope_freq_factors.empty()) {
     if (static_cast<std::int64_t>(weights_.rope_freq_factors.size()) * 2 != c.head_dim)

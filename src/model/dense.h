@@ -51,6 +51,9 @@ class DenseModel final : public Model {
   DenseModel(DenseConfig config, DenseWeights weights, std::shared_ptr<const TensorSource> source);
 
   const ModelSummary& summary() const override { return summary_; }
+  void prefault() const override {
+    if (source_) source_->prefault();
+  }
   std::unique_ptr<KvCache> create_cache(std::int32_t max_sequences, std::int64_t capacity,
                                         CacheDType dtype) const override;
   void forward(std::span<const BatchToken> batch, KvCache& cache, ThreadPool& pool,

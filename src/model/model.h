@@ -41,10 +41,11 @@ struct ModelSummary {
   std::string architecture;  // "deepseek_v3", ...
   std::string description;
   std::int64_t vocab_size = 0;
-  std::int64_t context_length = 0;     // max_position_embeddings
-  std::int64_t total_parameters = 0;   // main model, embedding and head once each
-  std::int64_t active_parameters = 0;  // per token: attention, dense, shared, top-k experts, router, embedding row, head
-  std::int64_t mtp_parameters = 0;     // multi-token-prediction modules, kept but unused
+  std::int64_t context_length = 0;    // max_position_embeddings
+  std::int64_t total_parameters = 0;  // main model, embedding and head once each
+  std::int64_t active_parameters =
+      0;  // per token: attention, dense, shared, top-k experts, router, embedding row, head
+  std::int64_t mtp_parameters = 0;          // multi-token-prediction modules, kept but unused
   std::int64_t weight_bytes_per_token = 0;  // bytes of stored weights a decode step reads
   std::int64_t kv_values_per_token = 0;     // cached values per token over all layers
   std::int64_t experts_per_token = 0;       // 0 for dense models
@@ -54,6 +55,10 @@ class Model {
  public:
   virtual ~Model() = default;
   virtual const ModelSummary& summary() const = 0;
+  // Maps every page of the weights now (TensorSource::prefault), for commands that compute:
+  // otherwise a mixture-of-experts model faults on each expert's pages at its first use, for
+  // hundreds of decode steps. Commands that only describe a model skip it.
+  virtual void prefault() const {}
   virtual std::unique_ptr<KvCache> create_cache(std::int32_t max_sequences, std::int64_t capacity,
                                                 CacheDType dtype) const = 0;
   // Runs the batch. Each sequence's tokens must have consecutive positions starting at or
