@@ -141,17 +141,4 @@ static inline int q6_k_code(const std::uint8_t* ql, const std::uint8_t* qh, int 
   return (k < 2 ? low_byte & 0xf : low_byte >> 4) | (((qh[l] >> (2 * k)) & 3) << 4);
 }
 
-// All eight (scale, min) pairs of k_scale_min at once, as bytes: scales[0..7] in
-// (*scales_lo, *scales_hi) and mins likewise, little-endian.
-static inline void k_scales_mins(const std::uint8_t* s, std::uint32_t* scales_lo,
-                                 std::uint32_t* scales_hi, std::uint32_t* mins_lo,
-                                 std::uint32_t* mins_hi) {
-  std::uint32_t u[3];
-  __builtin_memcpy(u, s, 12);
-  *scales_lo = u[0] & 0x3f3f3f3fu;
-  *mins_lo = u[1] & 0x3f3f3f3fu;
-  *scales_hi = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
-  *mins_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
-}
-
 }  // namespace whale

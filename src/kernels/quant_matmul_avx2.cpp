@@ -95,8 +95,8 @@ struct Q8_0Kernel {
 };
 
 // Q4_K's 6-bit scales and mins of a super-block, from the 16 bytes that start it (d, dmin,
-// then the 12 packed bytes), as bytes [sc0..sc7 | m0..m7] (k_scales_mins in registers; the
-// AVX-512 file's twin, with an and/or in place of its ternary logic).
+// then the 12 packed bytes), as bytes [sc0..sc7 | m0..m7] (k_scale_min for all eight, in registers;
+// the AVX-512 file's twin, with an and/or in place of its ternary logic).
 inline __m128i q4_k_scales_mins(__m128i head) {
   const __m128i p = _mm_srlv_epi32(_mm_shuffle_epi32(head, 0xed), _mm_set_epi32(4, 0, 0, 0));
   const __m128i q = _mm_srli_epi32(_mm_shuffle_epi32(head, 0xa5), 2);  // [u0, u0, u1, u1] >> 2

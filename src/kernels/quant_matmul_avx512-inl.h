@@ -86,7 +86,8 @@ struct Q8_0Kernel {
 };
 
 // Q4_K's 6-bit scales and mins of a super-block, from the 16 bytes that start it (d, dmin,
-// then the 12 packed bytes), as bytes [sc0..sc7 | m0..m7] (k_scales_mins in registers).
+// then the 12 packed bytes), as bytes [sc0..sc7 | m0..m7] (k_scale_min for all eight, in
+// registers).
 inline __m128i q4_k_scales_mins(__m128i head) {
   // head's dwords: [d | dmin, u0, u1, u2]; sc0-3 = u0 & 0x3f, m0-3 = u1 & 0x3f,
   // sc4-7 = (u2 & 0x0f) | ((u0 >> 2) & 0x30), m4-7 = ((u2 >> 4) & 0x0f) | ((u1 >> 2) & 0x30).

@@ -80,14 +80,9 @@ void Rope::table(std::int64_t pos, float* cos, float* sin) const {
 }
 
 void Rope::apply(float* x, std::int64_t pos) const {
-  apply_strided(x, 1, 0, pos);
-}
-
-void Rope::apply_strided(float* x, std::int64_t count, std::int64_t stride,
-                         std::int64_t pos) const {
   std::vector<float> cos(static_cast<std::size_t>(dim_ / 2)), sin(cos.size());
   table(pos, cos.data(), sin.data());
-  apply_rope(x, count, stride, cos.data(), sin.data(), dim_ / 2, RopePairing::kAdjacent);
+  apply_rope(x, 1, 0, cos.data(), sin.data(), dim_ / 2, RopePairing::kAdjacent);
 }
 
 }  // namespace whale

@@ -42,11 +42,9 @@ class Rope {
   // Position pos's table for apply_rope (pairs adjacent): the cosines and sines of its dim() / 2
   // angles, times the magnitude; angles in float64 like the reference.
   void table(std::int64_t pos, float* cos, float* sin) const;
-  // Rotates x[0..dim) in place for position `pos`.
+  // Rotates x[0..dim) in place for position `pos`, with a table made for the call (the
+  // models make one per token and share it across layers).
   void apply(float* x, std::int64_t pos) const;
-  // The same for `count` vectors spaced `stride` floats apart (all heads of one token). Both
-  // make a table per call; the models make one per token and position and share it.
-  void apply_strided(float* x, std::int64_t count, std::int64_t stride, std::int64_t pos) const;
 
  private:
   std::int64_t dim_;

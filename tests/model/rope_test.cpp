@@ -211,13 +211,16 @@ TEST(Rope, MagnitudeScalesTheRotatedVector) {
   for (int i = 0; i < 16; ++i) EXPECT_NEAR(b[i], 1.5f * a[i], 1e-6);
 }
 
-TEST(Rope, StridedApplyEqualsOneCallPerHead) {
+// The model's form: one table per position, applied to every head with a stride.
+TEST(Rope, StridedTableApplyEqualsOneCallPerHead) {
   const Rope rope(16, 10000, released_yarn(1.0, 1.0), 1.0);
   const std::int64_t heads = 4, stride = 48;  // per head: 32 nope dims, then 16 rope dims
   std::vector<float> all(heads * stride);
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = std::sin(0.37f * static_cast<float>(i));
   std::vector<float> one_by_one = all;
-  rope.apply_strided(all.data() + 32, heads, stride, 77);
+  std::vector<float> cos(8), sin(8);
+  rope.table(77, cos.data(), sin.data());
+  apply_rope(all.data() + 32, heads, stride, cos.data(), sin.data(), 8, RopePairing::kAdjacent);
   for (std::int64_t h = 0; h < heads; ++h) rope.apply(one_by_one.data() + h * stride + 32, 77);
   EXPECT_EQ(all, one_by_one);
 }
