@@ -13,6 +13,7 @@
 #include "kernels/cpu_features.h"
 #include "model/deepseek.h"
 #include "model/load.h"
+#include "util/byte_size.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 
@@ -69,7 +70,7 @@ void register_bench(CLI::App& app) {
   cmd->add_flag("--no-bandwidth", opt->no_bandwidth, "Skip measuring the machine's bandwidth");
   cmd->callback([opt] {
     auto model = load_model(opt->model);
-    model->prefault();
+    const PrefaultStats weights = prefault_weights(*model, opt->model);
     if (auto* deepseek = dynamic_cast<DeepSeekModel*>(model.get())) {
       deepseek->set_mla_form(opt->mla_form == "absorbed"   ? MlaForm::kAbsorbed
                              : opt->mla_form == "expanded" ? MlaForm::kExpanded
@@ -156,6 +157,13 @@ void register_bench(CLI::App& app) {
       j["bandwidth_fraction"] = fraction;
       j["decode_bound_tokens_per_s"] = bandwidth > 0 ? bandwidth / bytes_per_step : 0.0;
       j["peak_rss_bytes"] = peak_rss;
+      j["weight_file_bytes"] = weights.bytes;
+      if (weights.huge_known && weights.bytes > 0)
+        j["weight_huge_page_fraction"] =
+            static_cast<double>(weights.huge_bytes) / static_cast<double>(weights.bytes);
+      else
+        j["weight_huge_page_fraction"] = nullptr;
+      j["weight_reread_bytes"] = weights.reread_bytes;
       std::printf("%s\n", j.dump(2).c_str());
       return;
     }
@@ -177,6 +185,17 @@ void register_bench(CLI::App& app) {
                     100 * fraction, bandwidth / bytes_per_step);
       std::printf("\n");
     }
+    std::printf("weights    %s",
+                format_byte_size(static_cast<std::int64_t>(weights.bytes)).c_str());
+    if (weights.huge_known && weights.bytes > 0)
+      std::printf(
+          ", %.0f%% mapped in 2 MiB pages",
+          100.0 * static_cast<double>(weights.huge_bytes) / static_cast<double>(weights.bytes));
+    if (weights.reread_bytes > 0)
+      std::printf(" (%s re-read into them in %.1f s)",
+                  format_byte_size(static_cast<std::int64_t>(weights.reread_bytes)).c_str(),
+                  weights.reread_seconds);
+    std::printf("\n");
     std::printf("kv cache   %lld bytes/token (%s)\n", (long long)kv_bytes_per_token,
                 opt->cache_dtype.c_str());
     std::printf("peak RSS   %.1f MiB\n", static_cast<double>(peak_rss) / (1 << 20));

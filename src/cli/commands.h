@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "model/model.h"
+
 namespace whale::cli {
 
 void register_inspect(CLI::App& app);
@@ -22,6 +24,10 @@ void register_quantize(CLI::App& app);
 
 // whale inspect on a GGUF file (or the first part of a split one); `json` prints one object.
 void inspect_gguf(const std::string& path, bool json);
+
+// Model::prefault, saying on stderr before it re-reads the weights into 2 MiB pages (which
+// takes as long as reading them from disk) and why.
+PrefaultStats prefault_weights(const Model& model, const std::string& path);
 
 // "0,5,7" -> {0, 5, 7}; throws whale::Error naming `option` on malformed input.
 std::vector<std::int32_t> parse_id_list(const std::string& text, const std::string& option);

@@ -1,9 +1,22 @@
+#include <fmt/format.h>
+
 #include <charconv>
+#include <cstdio>
 
 #include "cli/commands.h"
+#include "util/byte_size.h"
 #include "util/error.h"
 
 namespace whale::cli {
+
+PrefaultStats prefault_weights(const Model& model, const std::string& path) {
+  return model.prefault([&](std::uint64_t bytes) {
+    fmt::print(stderr,
+               "{}: re-reading {} of weights into 2 MiB pages (the page cache holds them in "
+               "4 KiB pages, which decoding reads more slowly); later runs start at once\n",
+               path, format_byte_size(static_cast<std::int64_t>(bytes)));
+  });
+}
 
 std::vector<std::int32_t> parse_id_list(const std::string& text, const std::string& option) {
   std::vector<std::int32_t> ids;

@@ -85,7 +85,7 @@ void register_generate(CLI::App& app) {
     if (opt->model.empty()) fail("generate: --ids needs a MODEL folder");
     const auto ids = parse_id_list(opt->ids, "--ids");
     auto model = load_model(opt->model);
-    model->prefault();
+    prefault_weights(*model, opt->model);
     const auto& s = model->summary();
     check_ids_in_vocabulary(ids, s.vocab_size, "--ids", opt->model);
     // Compared without forming ids + n, which overflows for a huge -n.

@@ -34,7 +34,7 @@ void register_logits(CLI::App& app) {
     if (prefill < 1 || prefill > n)
       fail("--prefill: {} is outside [1, {}] (the number of ids)", prefill, n);
     auto model = load_model(opt->model);
-    model->prefault();
+    prefault_weights(*model, opt->model);
     const auto& s = model->summary();
     check_ids_in_vocabulary(ids, s.vocab_size, "--ids", opt->model);
     if (n > s.context_length)

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "assets/embedded.h"
+#include "cli/commands.h"
 #include "hub/local_models.h"
 #include "io/gguf.h"
 #include "model/load.h"
@@ -67,7 +68,7 @@ TextModel open_text_model(const std::string& path, const std::string& chat_forma
   t.demo = path.empty();
   t.path = t.demo ? ensure_demo_model(pool) : path;
   t.model = load_model(t.path);
-  t.model->prefault();
+  prefault_weights(*t.model, t.path);
   nlohmann::json config = nlohmann::json::object();
   std::string chat_template;
   if (is_gguf_file(t.path)) {

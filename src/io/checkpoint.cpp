@@ -73,6 +73,12 @@ const TensorInfo* Checkpoint::find(const std::string& name) const {
   return it == tensors_.end() ? nullptr : it->second;
 }
 
+PrefaultStats Checkpoint::prefault(const std::function<void(std::uint64_t)>& before_reread) const {
+  std::vector<const MappedFile*> maps;
+  for (const auto& f : files_) maps.push_back(&f->map());
+  return prefault_files(maps, before_reread);
+}
+
 std::size_t Checkpoint::bytes_on_disk() const {
   std::size_t total = 0;
   for (const auto& f : files_) total += f->size_bytes();

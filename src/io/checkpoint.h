@@ -23,9 +23,7 @@ class Checkpoint final : public TensorSource {
   const std::string& origin() const override { return folder_; }
   const TensorInfo* find(const std::string& name) const override;
   const std::map<std::string, const TensorInfo*>& tensors() const override { return tensors_; }
-  void prefault() const override {
-    for (const auto& f : files_) f->prefault();
-  }
+  PrefaultStats prefault(const std::function<void(std::uint64_t)>& before_reread) const override;
   std::size_t bytes_on_disk() const;
   std::size_t shard_count() const { return files_.size(); }
 

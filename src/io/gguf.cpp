@@ -628,6 +628,12 @@ const GgufTensor& GgufModel::tensor(std::string_view name) const {
   return *t;
 }
 
+PrefaultStats GgufModel::prefault(const std::function<void(std::uint64_t)>& before_reread) const {
+  std::vector<const MappedFile*> maps;
+  for (const Part& p : parts_) maps.push_back(&p.map);
+  return prefault_files(maps, before_reread);
+}
+
 std::uint64_t GgufModel::bytes_on_disk() const {
   std::uint64_t n = 0;
   for (const Part& p : parts_) n += p.map.size();

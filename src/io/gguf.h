@@ -217,9 +217,8 @@ class GgufModel {
   const GgufTensor& tensor(std::string_view name) const;       // fails naming it when absent
 
   std::size_t part_count() const { return parts_.size(); }
-  void prefault() const {  // MappedFile::prefault on every part
-    for (const Part& p : parts_) p.map.prefault();
-  }
+  // prefault_files over every part.
+  PrefaultStats prefault(const std::function<void(std::uint64_t)>& before_reread) const;
   const std::string& part_path(std::size_t i) const { return parts_[i].map.path(); }
   std::uint64_t bytes_on_disk() const;
 

@@ -44,7 +44,7 @@ class SafetensorsFile {
   const SafetensorsHeader& header() const { return header_; }
   const std::string& path() const { return map_.path(); }
   std::size_t size_bytes() const { return map_.size(); }
-  void prefault() const { map_.prefault(); }
+  const MappedFile& map() const { return map_; }
 
  private:
   MappedFile map_;

@@ -3,10 +3,13 @@
 // loaders bind tensors by name through this interface, so the forward pass never knows which.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
 #include "io/safetensors.h"
+#include "util/mapped_file.h"
 
 namespace whale {
 
@@ -21,10 +24,13 @@ class TensorSource {
   virtual const TensorInfo* find(const std::string& name) const = 0;
   // Every tensor by name, so loaders can report the ones they did not use.
   virtual const std::map<std::string, const TensorInfo*>& tensors() const = 0;
-  // Maps every page of the tensors' files now (MappedFile::prefault), once a model computes on
-  // them: a mixture-of-experts model would otherwise fault on each expert's pages at its first
-  // use, for hundreds of decode steps.
-  virtual void prefault() const {}
+  // Maps every page of the tensors' files now (prefault_files, which may re-read them into
+  // 2 MiB pages), once a model computes on them: a mixture-of-experts model would otherwise
+  // fault on each expert's pages at its first use, for hundreds of decode steps.
+  virtual PrefaultStats prefault(const std::function<void(std::uint64_t)>& before_reread) const {
+    (void)before_reread;
+    return {};
+  }
 };
 
 }  // namespace whale

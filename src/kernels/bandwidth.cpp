@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/cpu_features.h"
+#include "util/huge_pages.h"
 #include "util/thread_pool.h"
 
 namespace whale {
@@ -55,12 +56,13 @@ std::uint64_t read_scalar(const std::uint64_t* p, std::int64_t n) {
 
 double measure_read_bandwidth(ThreadPool& pool, std::int64_t bytes, int repeats) {
   const std::int64_t words = bytes / 8;
-  // 64-byte aligned, written once so that pages are really backed.
-  std::vector<std::uint64_t> storage(static_cast<std::size_t>(words + 8));
-  auto* base = storage.data();
-  while (reinterpret_cast<std::uintptr_t>(base) % 64 != 0) ++base;
+  // In 2 MiB pages where the kernel allows, as the weights are mapped (4 KiB pages would
+  // measure the TLB as well); written once so that pages are really backed.
+  const LargeBuffer storage(static_cast<std::size_t>(words) * 8);
+  auto* base = storage.as<std::uint64_t>();
   pool.parallel_for(words, 1 << 20, [&](std::int64_t b, std::int64_t e, int) {
-    for (std::int64_t i = b; i < e; ++i) base[i] = static_cast<std::uint64_t>(i) * 0x9e3779b97f4a7c15ull;
+    for (std::int64_t i = b; i < e; ++i)
+      base[i] = static_cast<std::uint64_t>(i) * 0x9e3779b97f4a7c15ull;
   });
   const CpuFeatures& cpu = cpu_features();
   double best = 0.0;
@@ -71,11 +73,12 @@ double measure_read_bandwidth(ThreadPool& pool, std::int64_t bytes, int repeats)
     const std::int64_t n = words / chunk * chunk;  // whole chunks: every loop reads all it is given
     pool.parallel_for(n, chunk, [&](std::int64_t b, std::int64_t e, int t) {
       const std::uint64_t* p = base + b;
-      sink[static_cast<std::size_t>(t) * 8] += cpu.avx512  ? read_avx512(p, e - b)
+      sink[static_cast<std::size_t>(t) * 8] += cpu.avx512 ? read_avx512(p, e - b)
                                                : cpu.avx2 ? read_avx2(p, e - b)
                                                           : read_scalar(p, e - b);
     });
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     best = std::max(best, static_cast<double>(n * 8) / s);
   }
   volatile std::uint64_t keep = sink[0];

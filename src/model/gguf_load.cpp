@@ -23,7 +23,9 @@ class GgufSourceBase : public TensorSource {
     return it == owned_.end() ? nullptr : &it->second;
   }
   const std::map<std::string, const TensorInfo*>& tensors() const override { return index_; }
-  void prefault() const override { gguf_->prefault(); }
+  PrefaultStats prefault(const std::function<void(std::uint64_t)>& before_reread) const override {
+    return gguf_->prefault(before_reread);
+  }
 
  protected:
   explicit GgufSourceBase(std::shared_ptr<const GgufModel> gguf)

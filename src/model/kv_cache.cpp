@@ -17,10 +17,7 @@ LatentKvCache::LatentKvCache(std::int64_t layers, std::int64_t width, std::int32
       dtype_(dtype),
       lengths_(static_cast<std::size_t>(max_sequences), 0) {
   const std::size_t total = static_cast<std::size_t>(layers * width * capacity * max_sequences);
-  if (dtype == CacheDType::kF32)
-    f32_ = std::make_unique_for_overwrite<float[]>(total);
-  else
-    bf16_ = std::make_unique_for_overwrite<std::uint16_t[]>(total);
+  storage_ = LargeBuffer(total * (dtype == CacheDType::kF32 ? 4 : 2));
 }
 
 void LatentKvCache::set_length(std::int32_t seq, std::int64_t length) {
@@ -34,18 +31,19 @@ void LatentKvCache::write(std::int64_t layer, std::int32_t seq, std::int64_t pos
                           const float* row) {
   const std::size_t o = offset(layer, seq, pos);
   if (dtype_ == CacheDType::kF32) {
-    std::memcpy(f32_.get() + o, row, static_cast<std::size_t>(width_) * 4);
+    std::memcpy(storage_.as<float>() + o, row, static_cast<std::size_t>(width_) * 4);
   } else {
-    for (std::int64_t i = 0; i < width_; ++i) bf16_[o + i] = f32_to_bf16(row[i]);
+    std::uint16_t* out = storage_.as<std::uint16_t>() + o;
+    for (std::int64_t i = 0; i < width_; ++i) out[i] = f32_to_bf16(row[i]);
   }
 }
 
 void LatentKvCache::read(std::int64_t layer, std::int32_t seq, std::int64_t pos, float* out) const {
   const std::size_t o = offset(layer, seq, pos);
   if (dtype_ == CacheDType::kF32) {
-    std::memcpy(out, f32_.get() + o, static_cast<std::size_t>(width_) * 4);
+    std::memcpy(out, storage_.as<float>() + o, static_cast<std::size_t>(width_) * 4);
   } else {
-    bf16_to_f32_n(bf16_.get() + o, out, width_);
+    bf16_to_f32_n(storage_.as<std::uint16_t>() + o, out, width_);
   }
 }
 
@@ -53,9 +51,9 @@ void LatentKvCache::read_range(std::int64_t layer, std::int32_t seq, std::int64_
                                std::int64_t begin, std::int64_t count, float* out) const {
   const std::size_t o = offset(layer, seq, pos) + static_cast<std::size_t>(begin);
   if (dtype_ == CacheDType::kF32) {
-    std::memcpy(out, f32_.get() + o, static_cast<std::size_t>(count) * 4);
+    std::memcpy(out, storage_.as<float>() + o, static_cast<std::size_t>(count) * 4);
   } else {
-    bf16_to_f32_n(bf16_.get() + o, out, count);
+    bf16_to_f32_n(storage_.as<std::uint16_t>() + o, out, count);
   }
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "formats/scalar_formats.h"
+#include "util/huge_pages.h"
 
 namespace whale {
 
@@ -46,11 +47,12 @@ class LatentKvCache final : public KvCache {
   void write(std::int64_t layer, std::int32_t seq, std::int64_t pos, const float* row);
   // Row pointer for F32 caches (nullptr for BF16); read() converts either kind.
   const float* row_f32(std::int64_t layer, std::int32_t seq, std::int64_t pos) const {
-    return dtype_ == CacheDType::kF32 ? f32_.get() + offset(layer, seq, pos) : nullptr;
+    return dtype_ == CacheDType::kF32 ? storage_.as<float>() + offset(layer, seq, pos) : nullptr;
   }
   // Row pointer for BF16 caches (nullptr for F32): a sequence's rows of a layer are consecutive.
   const std::uint16_t* row_bf16(std::int64_t layer, std::int32_t seq, std::int64_t pos) const {
-    return dtype_ == CacheDType::kBF16 ? bf16_.get() + offset(layer, seq, pos) : nullptr;
+    return dtype_ == CacheDType::kBF16 ? storage_.as<std::uint16_t>() + offset(layer, seq, pos)
+                                       : nullptr;
   }
   void read(std::int64_t layer, std::int32_t seq, std::int64_t pos, float* out) const;
   // Values [begin, begin + count) of a row, converted to float32.
@@ -65,9 +67,10 @@ class LatentKvCache final : public KvCache {
   std::int64_t layers_, width_, capacity_;
   CacheDType dtype_;
   std::vector<std::int64_t> lengths_;
-  // Not value-initialised: pages are touched only as positions are written.
-  std::unique_ptr<float[]> f32_;
-  std::unique_ptr<std::uint16_t[]> bf16_;
+  // F32 or BF16 rows, in 2 MiB pages where the kernel allows (a decode step at depth reads
+  // every row of the sequence); pages are backed only as positions are written, a sequence's
+  // layer at a time, so a short sequence holds up to 2 MiB per layer.
+  LargeBuffer storage_;
 };
 
 }  // namespace whale
