@@ -167,12 +167,14 @@ PrefaultStats prefault_files(std::span<const MappedFile* const> files,
   if (!mapped) return stats;
   stats.huge_known = true;
   stats.huge_bytes = *mapped;
-  // A few 4 KiB pages are normal (memory fragmentation); re-read only when many are.
+  // A few 4 KiB pages are normal (memory fragmentation); re-read only when a tenth or more of
+  // the bytes are (a file whose pages were reclaimed and read again by a process that did not
+  // ask for 2 MiB pages comes back partly in 4 KiB pages).
   constexpr std::uint64_t kWindow = std::uint64_t{64} << 20;
   const std::uint64_t missing = mappable > stats.huge_bytes ? mappable - stats.huge_bytes : 0;
-  if (missing < kWindow || missing < mappable / 4) return stats;
+  if (missing < kWindow || missing < mappable / 10) return stats;
 
-  if (before_reread) before_reread(missing);
+  if (before_reread) before_reread(mappable);
   const auto t0 = std::chrono::steady_clock::now();
   const auto reread_all = [&] {
     bool checked = false;

@@ -47,7 +47,7 @@ struct PrefaultStats {
   double reread_seconds = 0;
 };
 
-// Prefaults every file. When the page cache holds a large part of them in 4 KiB pages (a file
+// Prefaults every file. When the page cache holds a tenth or more of them in 4 KiB pages (a file
 // read before without MADV_HUGEPAGE keeps its pages' size), calls `before_reread` with the bytes
 // it will re-read and re-reads them (MappedFile::reread) window by window, stopping after the
 // first window if that brought no 2 MiB pages (a filesystem or kernel without large folios, or
