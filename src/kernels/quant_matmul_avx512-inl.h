@@ -42,10 +42,33 @@ inline __m512i lanes_over(int shift, short stride, short offset) {
       _mm512_set1_epi16(offset));
 }
 
+// hsum_ps of four registers side by side, the same additions in the same order, so the same
+// bits: lanes k + (k + 8), then within each half as hsum_ps256.
+inline __m128 hsum4_ps(__m512 v0, __m512 v1, __m512 v2, __m512 v3) {
+  const __m512 u01 = _mm512_add_ps(_mm512_shuffle_f32x4(v0, v1, 0x44),   // low halves of v0, v1
+                                   _mm512_shuffle_f32x4(v0, v1, 0xee));  // high halves
+  const __m512 u23 =
+      _mm512_add_ps(_mm512_shuffle_f32x4(v2, v3, 0x44), _mm512_shuffle_f32x4(v2, v3, 0xee));
+  // 128-bit lane i: the low quarter plus the high quarter of u_i.
+  const __m512 q =
+      _mm512_add_ps(_mm512_shuffle_f32x4(u01, u23, 0x88), _mm512_shuffle_f32x4(u01, u23, 0xdd));
+  const __m512 r = _mm512_add_ps(q, _mm512_permute_ps(q, 0xee));  // [q0 + q2, q1 + q3, ...]
+  const __m512 f = _mm512_add_ps(r, _mm512_movehdup_ps(r));       // lane 0: r0 + r1
+  return _mm512_castps512_ps128(
+      _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), f));
+}
+
 // Q8_0 against int16 activations: one block per register, vpmaddwd sums the value pairs.
 struct Q8_0Kernel {
   const Int8Activations& a;
   long nb;
+
+  // acc + float(the block's pair sums) * (d_w * d_x), one token.
+  static inline __m512 block1(const BlockQ8_0& w, __m512i x, float xd, __m512 acc) {
+    const __m512i s = _mm512_madd_epi16(_mm512_cvtepi8_epi16(load256(w.qs)), x);
+    return _mm512_add_ps(acc,
+                         _mm512_mul_ps(_mm512_cvtepi32_ps(s), _mm512_set1_ps(_cvtsh_ss(w.d) * xd)));
+  }
 
   template <int N>
   static inline void block(const BlockQ8_0& w, long b, const short* const* xq,
@@ -82,6 +105,41 @@ struct Q8_0Kernel {
     if (b < nb) block<N>(w[b], b, xq, xd, acc[0]);
 #pragma GCC unroll 4
     for (int t = 0; t < N; ++t) out[t] = hsum_ps(_mm512_add_ps(acc[0][t], acc[1][t]));
+  }
+
+  // run<1> on four consecutive rows at once: each row's blocks go through the same operations
+  // into its own accumulators, and hsum4_ps reduces the four alike, so out[i] has run<1>'s bits
+  // for row i. Short rows (the absorbed k_b's 4 blocks) spent much of run<1> in its set-up and
+  // reduction; tiled_rows says which rows take it.
+  void run_rows4(const unsigned char* row, long row_bytes, long t0, float* out) const {
+    const short* xq = a.q16 + t0 * a.cols;
+    const float* xd = a.scale + t0 * nb;
+    const BlockQ8_0* w[4];
+    __m512 acc[4][2];  // even and odd blocks of each row
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+      w[i] = reinterpret_cast<const BlockQ8_0*>(row + i * row_bytes);
+      acc[i][0] = _mm512_setzero_ps();
+      acc[i][1] = _mm512_setzero_ps();
+    }
+    long b = 0;
+    for (; b + 2 <= nb; b += 2) {
+      const __m512i x0 = load512(xq + 32 * b), x1 = load512(xq + 32 * (b + 1));
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; ++i) {
+        prefetch_ahead<2>(w[i] + b);
+        acc[i][0] = block1(w[i][b], x0, xd[b], acc[i][0]);
+        acc[i][1] = block1(w[i][b + 1], x1, xd[b + 1], acc[i][1]);
+      }
+    }
+    if (b < nb) {
+      const __m512i x0 = load512(xq + 32 * b);
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; ++i) acc[i][0] = block1(w[i][b], x0, xd[b], acc[i][0]);
+    }
+    _mm_storeu_ps(
+        out, hsum4_ps(_mm512_add_ps(acc[0][0], acc[0][1]), _mm512_add_ps(acc[1][0], acc[1][1]),
+                      _mm512_add_ps(acc[2][0], acc[2][1]), _mm512_add_ps(acc[3][0], acc[3][1])));
   }
 };
 
