@@ -181,8 +181,11 @@ void register_bench(CLI::App& app) {
       std::printf("bandwidth  %.1f GB/s effective (%.1f MB/token)", effective / 1e9,
                   bytes_per_step / 1e6);
       if (bandwidth > 0)
-        std::printf(" of %.1f GB/s measured: %.0f%% of the bound (%.1f tokens/s)", bandwidth / 1e9,
-                    100 * fraction, bandwidth / bytes_per_step);
+        std::printf(" of %.1f GB/s measured: %.0f%% of the bound (%.1f tokens/s)%s",
+                    bandwidth / 1e9, 100 * fraction, bandwidth / bytes_per_step,
+                    fraction > 1.0 ? "; above 100%: the machine's bandwidth changed between the "
+                                     "run and its measurement (other load?), run again"
+                                   : "");
       std::printf("\n");
     }
     std::printf("weights    %s",

@@ -44,12 +44,6 @@ inline bool has_int8_kernel(DType dtype) {
 // multiplied with vpdpwssd (vpmaddwd without VNNI) against kTokenPanel tokens at a time, twice
 // the multiply-adds per instruction of the float32 broadcast kernel.
 constexpr std::int64_t kRowKernelTokens = 16;
-// How far ahead of its loads, in bytes of weights, a decode kernel prefetches (non-temporal:
-// the weights are read once per step and should not evict the activations). A decode step
-// streams many short matrices; the hardware prefetchers start each 4 KiB page cold, and
-// memory returned less than half the bandwidth to a thread's plain reads of a layer's experts
-// (10-14 GB/s inside a decode step). v3-bench decode, A/B: Q4_K_M +4%, Q8_0 +3-9%.
-constexpr long kPrefetchAhead = 4096;
 // Rows the panel kernel widens at once: they are reused across every panel of tokens.
 inline std::int64_t panel_tile_rows(std::int64_t cols) {
   return cols > 4096 ? 12 : 48;

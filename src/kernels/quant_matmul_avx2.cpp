@@ -34,7 +34,7 @@ inline __m256i pick_word_pair(int j) {
                           _mm_set1_epi16(static_cast<short>(((2 * j + 1) << 8) | (2 * j))));
 }
 
-// Prefetches the kLines cache lines kPrefetchAhead bytes past p (quant_matmul.h); prefetches
+// Prefetches the kLines cache lines kPrefetchAhead bytes past p (matmul_isa.h); prefetches
 // never fault, so running past the end of the weights is harmless.
 template <int kLines>
 inline void prefetch_ahead(const void* p) {

@@ -15,7 +15,7 @@ inline float hsum_ps(__m512 v) {
       _mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
 }
 
-// Prefetches the kLines cache lines kPrefetchAhead bytes past p (quant_matmul.h); prefetches
+// Prefetches the kLines cache lines kPrefetchAhead bytes past p (matmul_isa.h); prefetches
 // never fault, so running past the end of the weights is harmless.
 template <int kLines>
 inline void prefetch_ahead(const void* p) {
