@@ -41,7 +41,7 @@ float dot_q8_0(const BlockQ8_0* w, const std::int16_t* xq, const float* xd, std:
       const int s =
           w[b].qs[2 * l] * xq[32 * b + 2 * l] + w[b].qs[2 * l + 1] * xq[32 * b + 2 * l + 1];
       float& a = acc[16 * (b % 2) + l];
-      a = a + static_cast<float>(s) * p;
+      a = std::fma(static_cast<float>(s), p, a);
     }
   }
   float u[8];

@@ -10,8 +10,8 @@
 // The fixed order (the scalar twin in quant_matmul.cpp is its definition), with
 // tree8(v) = ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7)), the reduction of an 8-float register:
 //  - Q8_0, up to kRowKernelTokens tokens: 32 float accumulators; the value pair l (values 2l,
-//    2l+1, l < 16) of block b adds float(sum of its two products) * (d_w[b] * d_x[b]) to
-//    accumulator 16 * (b % 2) + l; the result is tree8(u) with
+//    2l+1, l < 16) of block b goes into accumulator 16 * (b % 2) + l as
+//    acc = fma(float(sum of its two products), d_w[b] * d_x[b], acc); the result is tree8(u) with
 //    u_k = (acc_k + acc_{k+16}) + (acc_{k+8} + acc_{k+24}).
 //  - Q4_K, Q6_K, up to kRowKernelTokens tokens: per super-block, 16 exact integer lanes: the
 //    value at activation position p (0..255, see Int8Activations::q for Q4_K's order) adds

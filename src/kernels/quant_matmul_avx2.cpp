@@ -61,10 +61,9 @@ struct Q8_0Kernel {
     for (int t = 0; t < N; ++t) {
       const short* x = xq[t] + 32 * b;
       const __m256 p = _mm256_set1_ps(dw * xd[t][b]);
-      lo[t] = _mm256_add_ps(
-          lo[t], _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(q_lo, load256(x))), p));
-      hi[t] = _mm256_add_ps(
-          hi[t], _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(q_hi, load256(x + 16))), p));
+      lo[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(q_lo, load256(x))), p, lo[t]);
+      hi[t] =
+          _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(q_hi, load256(x + 16))), p, hi[t]);
     }
   }
 

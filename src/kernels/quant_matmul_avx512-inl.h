@@ -66,8 +66,7 @@ struct Q8_0Kernel {
   // acc + float(the block's pair sums) * (d_w * d_x), one token.
   static inline __m512 block1(const BlockQ8_0& w, __m512i x, float xd, __m512 acc) {
     const __m512i s = _mm512_madd_epi16(_mm512_cvtepi8_epi16(load256(w.qs)), x);
-    return _mm512_add_ps(acc,
-                         _mm512_mul_ps(_mm512_cvtepi32_ps(s), _mm512_set1_ps(_cvtsh_ss(w.d) * xd)));
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_set1_ps(_cvtsh_ss(w.d) * xd), acc);
   }
 
   template <int N>
@@ -78,8 +77,7 @@ struct Q8_0Kernel {
 #pragma GCC unroll 4
     for (int t = 0; t < N; ++t) {
       const __m512i s = _mm512_madd_epi16(q, load512(xq[t] + 32 * b));
-      acc[t] = _mm512_add_ps(acc[t],
-                             _mm512_mul_ps(_mm512_cvtepi32_ps(s), _mm512_set1_ps(dw * xd[t][b])));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_set1_ps(dw * xd[t][b]), acc[t]);
     }
   }
 
