@@ -158,9 +158,8 @@ void register_bench(CLI::App& app) {
       j["decode_bound_tokens_per_s"] = bandwidth > 0 ? bandwidth / bytes_per_step : 0.0;
       j["peak_rss_bytes"] = peak_rss;
       j["weight_file_bytes"] = weights.bytes;
-      if (weights.huge_known && weights.bytes > 0)
-        j["weight_huge_page_fraction"] =
-            static_cast<double>(weights.huge_bytes) / static_cast<double>(weights.bytes);
+      if (const auto f = weights.huge_fraction())
+        j["weight_huge_page_fraction"] = *f;
       else
         j["weight_huge_page_fraction"] = nullptr;
       j["weight_reread_bytes"] = weights.reread_bytes;
@@ -190,10 +189,8 @@ void register_bench(CLI::App& app) {
     }
     std::printf("weights    %s",
                 format_byte_size(static_cast<std::int64_t>(weights.bytes)).c_str());
-    if (weights.huge_known && weights.bytes > 0)
-      std::printf(
-          ", %.0f%% mapped in 2 MiB pages",
-          100.0 * static_cast<double>(weights.huge_bytes) / static_cast<double>(weights.bytes));
+    if (const auto f = weights.huge_fraction())
+      std::printf(", %.0f%% mapped in 2 MiB pages", 100 * *f);
     if (weights.reread_bytes > 0)
       std::printf(" (%s re-read into them in %.1f s)",
                   format_byte_size(static_cast<std::int64_t>(weights.reread_bytes)).c_str(),

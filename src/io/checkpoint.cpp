@@ -73,7 +73,7 @@ const TensorInfo* Checkpoint::find(const std::string& name) const {
   return it == tensors_.end() ? nullptr : it->second;
 }
 
-PrefaultStats Checkpoint::prefault(const std::function<void(std::uint64_t)>& before_reread) const {
+PrefaultStats Checkpoint::prefault(const RereadNotice& before_reread) const {
   std::vector<const MappedFile*> maps;
   for (const auto& f : files_) maps.push_back(&f->map());
   return prefault_files(maps, before_reread);

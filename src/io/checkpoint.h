@@ -23,7 +23,7 @@ class Checkpoint final : public TensorSource {
   const std::string& origin() const override { return folder_; }
   const TensorInfo* find(const std::string& name) const override;
   const std::map<std::string, const TensorInfo*>& tensors() const override { return tensors_; }
-  PrefaultStats prefault(const std::function<void(std::uint64_t)>& before_reread) const override;
+  PrefaultStats prefault(const RereadNotice& before_reread) const override;
   std::size_t bytes_on_disk() const;
   std::size_t shard_count() const { return files_.size(); }
 

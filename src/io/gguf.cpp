@@ -628,7 +628,7 @@ const GgufTensor& GgufModel::tensor(std::string_view name) const {
   return *t;
 }
 
-PrefaultStats GgufModel::prefault(const std::function<void(std::uint64_t)>& before_reread) const {
+PrefaultStats GgufModel::prefault(const RereadNotice& before_reread) const {
   std::vector<const MappedFile*> maps;
   for (const Part& p : parts_) maps.push_back(&p.map);
   return prefault_files(maps, before_reread);

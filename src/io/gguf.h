@@ -218,7 +218,7 @@ class GgufModel {
 
   std::size_t part_count() const { return parts_.size(); }
   // prefault_files over every part.
-  PrefaultStats prefault(const std::function<void(std::uint64_t)>& before_reread) const;
+  PrefaultStats prefault(const RereadNotice& before_reread) const;
   const std::string& part_path(std::size_t i) const { return parts_[i].map.path(); }
   std::uint64_t bytes_on_disk() const;
 

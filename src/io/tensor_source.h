@@ -3,8 +3,6 @@
 // loaders bind tensors by name through this interface, so the forward pass never knows which.
 #pragma once
 
-#include <cstdint>
-#include <functional>
 #include <map>
 #include <string>
 
@@ -27,10 +25,7 @@ class TensorSource {
   // Maps every page of the tensors' files now (prefault_files, which may re-read them into
   // 2 MiB pages), once a model computes on them: a mixture-of-experts model would otherwise
   // fault on each expert's pages at its first use, for hundreds of decode steps.
-  virtual PrefaultStats prefault(const std::function<void(std::uint64_t)>& before_reread) const {
-    (void)before_reread;
-    return {};
-  }
+  virtual PrefaultStats prefault(const RereadNotice& /*before_reread*/) const { return {}; }
 };
 
 }  // namespace whale

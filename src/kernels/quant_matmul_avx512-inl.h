@@ -63,22 +63,23 @@ struct Q8_0Kernel {
   const Int8Activations& a;
   long nb;
 
-  // acc + float(the block's pair sums) * (d_w * d_x), one token.
-  static inline __m512 block1(const BlockQ8_0& w, __m512i x, float xd, __m512 acc) {
-    const __m512i s = _mm512_madd_epi16(_mm512_cvtepi8_epi16(load256(w.qs)), x);
-    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_set1_ps(_cvtsh_ss(w.d) * xd), acc);
+  // A block's 32 codes widened to int16.
+  static inline __m512i codes(const BlockQ8_0& w) { return _mm512_cvtepi8_epi16(load256(w.qs)); }
+
+  // fma(float(the pair sums of codes q and activations x), p, acc): one block and token, with
+  // p = d_w * d_x (quant_matmul.h's order).
+  static inline __m512 block_dot(__m512i q, __m512i x, float p, __m512 acc) {
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_madd_epi16(q, x)), _mm512_set1_ps(p), acc);
   }
 
   template <int N>
   static inline void block(const BlockQ8_0& w, long b, const short* const* xq,
                            const float* const* xd, __m512* acc) {
-    const __m512i q = _mm512_cvtepi8_epi16(load256(w.qs));
+    const __m512i q = codes(w);
     const float dw = _cvtsh_ss(w.d);
 #pragma GCC unroll 4
-    for (int t = 0; t < N; ++t) {
-      const __m512i s = _mm512_madd_epi16(q, load512(xq[t] + 32 * b));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_set1_ps(dw * xd[t][b]), acc[t]);
-    }
+    for (int t = 0; t < N; ++t)
+      acc[t] = block_dot(q, load512(xq[t] + 32 * b), dw * xd[t][b], acc[t]);
   }
 
   template <int N>
@@ -126,14 +127,16 @@ struct Q8_0Kernel {
 #pragma GCC unroll 4
       for (int i = 0; i < 4; ++i) {
         prefetch_ahead<2>(w[i] + b);
-        acc[i][0] = block1(w[i][b], x0, xd[b], acc[i][0]);
-        acc[i][1] = block1(w[i][b + 1], x1, xd[b + 1], acc[i][1]);
+        acc[i][0] = block_dot(codes(w[i][b]), x0, _cvtsh_ss(w[i][b].d) * xd[b], acc[i][0]);
+        acc[i][1] =
+            block_dot(codes(w[i][b + 1]), x1, _cvtsh_ss(w[i][b + 1].d) * xd[b + 1], acc[i][1]);
       }
     }
     if (b < nb) {
       const __m512i x0 = load512(xq + 32 * b);
 #pragma GCC unroll 4
-      for (int i = 0; i < 4; ++i) acc[i][0] = block1(w[i][b], x0, xd[b], acc[i][0]);
+      for (int i = 0; i < 4; ++i)
+        acc[i][0] = block_dot(codes(w[i][b]), x0, _cvtsh_ss(w[i][b].d) * xd[b], acc[i][0]);
     }
     _mm_storeu_ps(
         out, hsum4_ps(_mm512_add_ps(acc[0][0], acc[0][1]), _mm512_add_ps(acc[1][0], acc[1][1]),

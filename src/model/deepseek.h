@@ -81,8 +81,7 @@ class DeepSeekModel final : public Model {
   DeepSeekModel(DeepSeekConfig config, std::shared_ptr<const TensorSource> source);
 
   const ModelSummary& summary() const override { return summary_; }
-  PrefaultStats prefault(
-      const std::function<void(std::uint64_t)>& before_reread = {}) const override {
+  PrefaultStats prefault(const RereadNotice& before_reread = {}) const override {
     return source_->prefault(before_reread);
   }
   std::unique_ptr<KvCache> create_cache(std::int32_t max_sequences, std::int64_t capacity,

@@ -23,7 +23,7 @@ class GgufSourceBase : public TensorSource {
     return it == owned_.end() ? nullptr : &it->second;
   }
   const std::map<std::string, const TensorInfo*>& tensors() const override { return index_; }
-  PrefaultStats prefault(const std::function<void(std::uint64_t)>& before_reread) const override {
+  PrefaultStats prefault(const RereadNotice& before_reread) const override {
     return gguf_->prefault(before_reread);
   }
 

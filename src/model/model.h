@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -61,11 +60,7 @@ class Model {
   // otherwise a mixture-of-experts model faults on each expert's pages at its first use, for
   // hundreds of decode steps. Commands that only describe a model skip it. `before_reread` is
   // told the bytes before the weights are re-read into 2 MiB pages (prefault_files).
-  virtual PrefaultStats prefault(
-      const std::function<void(std::uint64_t)>& before_reread = {}) const {
-    (void)before_reread;
-    return {};
-  }
+  virtual PrefaultStats prefault(const RereadNotice& /*before_reread*/ = {}) const { return {}; }
   virtual std::unique_ptr<KvCache> create_cache(std::int32_t max_sequences, std::int64_t capacity,
                                                 CacheDType dtype) const = 0;
   // Runs the batch. Each sequence's tokens must have consecutive positions starting at or

@@ -36,7 +36,11 @@ void* map_aligned(int fd, std::size_t size) {
   return p;
 }
 
-void populate(const std::uint8_t* p, std::size_t n) {
+// Maps pages [p, p + n) now, reading what the page cache lacks. Marked MADV_HUGEPAGE first,
+// read-ahead fills the page cache with 2 MiB folios where the filesystem supports them
+// (harmless where it does not).
+void populate_huge(const std::uint8_t* p, std::size_t n) {
+  ::madvise(const_cast<std::uint8_t*>(p), n, MADV_HUGEPAGE);
 #ifdef MADV_POPULATE_READ
   if (::madvise(const_cast<std::uint8_t*>(p), n, MADV_POPULATE_READ) == 0) return;
 #endif
@@ -121,18 +125,12 @@ MappedFile::MappedFile(std::string path) : path_(std::move(path)) {
 }
 
 void MappedFile::prefault() const {
-  if (data_ == nullptr) return;
-  // Read-ahead for a mapping marked so fills the page cache with 2 MiB folios where the
-  // filesystem supports them; harmless where it does not.
-  ::madvise(const_cast<std::uint8_t*>(data_), size_, MADV_HUGEPAGE);
-  populate(data_, size_);
+  if (data_ != nullptr) populate_huge(data_, size_);
 }
 
 void MappedFile::reread(std::size_t begin, std::size_t end) const {
   const std::span<const std::uint8_t> range = drop_pages(*this, begin, end);
-  if (range.empty()) return;
-  ::madvise(const_cast<std::uint8_t*>(range.data()), range.size(), MADV_HUGEPAGE);
-  populate(range.data(), range.size());
+  if (!range.empty()) populate_huge(range.data(), range.size());
 }
 
 MappedFile::~MappedFile() {
@@ -154,8 +152,13 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   return *this;
 }
 
+std::optional<double> PrefaultStats::huge_fraction() const {
+  if (!huge_known || bytes == 0) return std::nullopt;
+  return static_cast<double>(huge_bytes) / static_cast<double>(bytes);
+}
+
 PrefaultStats prefault_files(std::span<const MappedFile* const> files,
-                             const std::function<void(std::uint64_t)>& before_reread) {
+                             const RereadNotice& before_reread) {
   PrefaultStats stats;
   std::uint64_t mappable = 0;
   for (const MappedFile* f : files) {
@@ -191,8 +194,7 @@ PrefaultStats prefault_files(std::span<const MappedFile* const> files,
         checked = true;
         const std::span<const std::uint8_t> range = drop_pages(*f, at, at + n);
         const std::optional<std::uint64_t> level = pmd_mapped_bytes(files);
-        ::madvise(const_cast<std::uint8_t*>(range.data()), range.size(), MADV_HUGEPAGE);
-        populate(range.data(), range.size());
+        populate_huge(range.data(), range.size());
         const std::optional<std::uint64_t> now = pmd_mapped_bytes(files);
         if (!level || !now || *now < *level + n / 2) return;
       }

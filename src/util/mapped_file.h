@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -45,7 +46,12 @@ struct PrefaultStats {
   std::uint64_t huge_bytes = 0;    // of which mapped through 2 MiB pages
   std::uint64_t reread_bytes = 0;  // re-read from the files to get those
   double reread_seconds = 0;
+  // huge_bytes / bytes; nullopt when unknown or there are no bytes.
+  std::optional<double> huge_fraction() const;
 };
+
+// Told the bytes prefault_files is about to re-read, before it starts.
+using RereadNotice = std::function<void(std::uint64_t bytes)>;
 
 // Prefaults every file. When the page cache holds a tenth or more of them in 4 KiB pages (a file
 // read before without MADV_HUGEPAGE keeps its pages' size), calls `before_reread` with the bytes
@@ -55,6 +61,6 @@ struct PrefaultStats {
 // whole file; each 4 KiB page costs a TLB miss, which under virtualisation walks two page
 // tables: v3-bench Q8_0 decoded 81-89 tokens/s in 4 KiB pages, 95-102 in 2 MiB ones.
 PrefaultStats prefault_files(std::span<const MappedFile* const> files,
-                             const std::function<void(std::uint64_t)>& before_reread = {});
+                             const RereadNotice& before_reread = {});
 
 }  // namespace whale
