@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "formats/scalar_formats.h"
+#include "kernels/ops.h"
 
 namespace whale {
 namespace {
@@ -236,6 +237,58 @@ TEST(ExpShifted, CloseToDoubleExpOnEveryIsa) {
             << isa_name(isa) << " x " << in[static_cast<std::size_t>(i)];
       }
     }
+  }
+}
+
+// silu_mul on every ISA: within a few ulp-sized relative steps of g / (1 + e^-g) * u in
+// float64 across the whole range (the SIMD paths' e^-|g| form must neither overflow for
+// large |g| nor lose precision for negative g), and a tail shorter than a register handled.
+TEST(SiluMul, CloseToDoubleOnEveryIsa) {
+  std::vector<float> gate, up;
+  for (float g = -120.0f; g <= 120.0f; g += 0.0173f) {
+    gate.push_back(g);
+    up.push_back(0.5f + 0.25f * std::sin(g));
+  }
+  for (const float g : {0.0f, -0.0f, 1e-30f, -1e-30f, 88.0f, -88.0f, 200.0f, -200.0f}) {
+    gate.push_back(g);
+    up.push_back(-1.5f);
+  }
+  for (const Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (!isa_supported(isa)) continue;
+    for (const std::size_t n : {gate.size(), std::size_t{13}, std::size_t{3}}) {
+      const std::size_t first = gate.size() - n;  // the tail cases hold the special values
+      std::vector<float> got(gate.begin() + static_cast<std::ptrdiff_t>(first), gate.end());
+      silu_mul_isa(isa, got.data(), up.data() + first, static_cast<std::int64_t>(n));
+      for (std::size_t i = 0; i < n; ++i) {
+        const double g = gate[first + i], u = up[first + i];
+        const double want = g / (1.0 + std::exp(-g)) * u;
+        // Below g = -87.3 the SIMD exponential is 0 (exp_shifted's floor): |want| < 2e-36 there.
+        EXPECT_NEAR(got[i], want, 6e-7 * std::abs(want) + 2e-36)
+            << isa_name(isa) << " g " << g << " u " << u;
+      }
+    }
+  }
+}
+
+// softmax: probabilities within float rounding of the float64 softmax, summing to 1.
+TEST(Softmax, CloseToDouble) {
+  for (const std::int64_t n : {1, 7, 64, 1000}) {
+    std::vector<float> x(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i)
+      x[static_cast<std::size_t>(i)] = 9.0f * std::sin(0.37f * static_cast<float>(i));
+    float max = -std::numeric_limits<float>::infinity();
+    for (const float v : x) max = std::max(max, v);
+    std::vector<double> want;  // e^(x - max), the difference rounded to float as softmax's is
+    double sum = 0.0;
+    for (const float v : x) sum += want.emplace_back(std::exp(static_cast<double>(v - max)));
+    softmax(x.data(), n);
+    double total = 0.0;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double w = want[static_cast<std::size_t>(i)] / sum;
+      EXPECT_NEAR(x[static_cast<std::size_t>(i)], w, 1e-6 * w + 1e-30) << "n " << n << " i " << i;
+      total += x[static_cast<std::size_t>(i)];
+    }
+    EXPECT_NEAR(total, 1.0, 1e-5) << "n " << n;
   }
 }
 
